@@ -1,0 +1,48 @@
+// `diffss-studio`: the desktop program. Parses arguments and opens the window.
+
+#include "diffss/runtime.h"
+#include "diffss/ui/main_window.h"
+#include "diffss/ui/settings.h"
+#include "diffss/version.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+#include <QTimer>
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("diffss"));
+    QApplication::setApplicationName(QStringLiteral("diffss-studio"));
+    QApplication::setApplicationDisplayName(QStringLiteral("DifFSS Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(DIFFSS_VERSION));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/diffss-studio.svg")));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("DifFSS Studio: label a new object class from one example."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption mask(QStringLiteral("mask"), QStringLiteral("Mask of the image."), QStringLiteral("FILE"));
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the built-in demo data."));
+    const QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Compute threads for this run (0 = one per core)."),
+                                     QStringLiteral("N"));
+    const QCommandLineOption quitAfter(QStringLiteral("quit-after"),
+                                       QStringLiteral("Close after MS milliseconds (for scripted screenshots)."), QStringLiteral("MS"));
+    parser.addOptions({mask, demo, threads, quitAfter});
+    parser.addPositionalArgument(QStringLiteral("image"), QStringLiteral("Support image to open."), QStringLiteral("[image]"));
+    parser.process(app);
+
+    diffss::setComputeThreads(parser.isSet(threads) ? parser.value(threads).toInt()
+                                                    : diffss::ui::settings::computeThreads.get());
+
+    diffss::ui::MainWindow window;
+    window.show();
+    if (parser.isSet(demo))
+        window.openDemo();
+    else if (!parser.positionalArguments().isEmpty())
+        window.openImage(parser.positionalArguments().constFirst(), parser.value(mask));
+    if (parser.isSet(quitAfter))
+        QTimer::singleShot(parser.value(quitAfter).toInt(), &app, &QApplication::quit);
+    return QApplication::exec();
+}
