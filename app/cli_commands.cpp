@@ -34,6 +34,14 @@ const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("Com
 const QCommandLineOption kDevice(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda (default auto)."), QStringLiteral("DEVICE"),
                                  QStringLiteral("auto"));
 
+// QCommandLineParser names the program by its path; a command's help names
+// the command.
+QString helpText(const QCommandLineParser &parser, const QString &command)
+{
+    const QString text = parser.helpText();
+    return QStringLiteral("Usage: ") + command + QStringLiteral(" [options]") + text.mid(text.indexOf(QLatin1Char('\n')));
+}
+
 // Parses; on --help prints and returns kExitOk, on a bad command line prints
 // and returns kExitUsage; otherwise returns -1 to go on.
 int parse(QCommandLineParser &parser, const QStringList &args, const QString &description)
@@ -41,15 +49,15 @@ int parse(QCommandLineParser &parser, const QStringList &args, const QString &de
     parser.setApplicationDescription(description);
     const QCommandLineOption help = parser.addHelpOption();
     if (!parser.parse(args)) {
-        err() << args.at(0) << ": " << parser.errorText() << "\n\n" << parser.helpText();
+        err() << args.at(0) << ": " << parser.errorText() << "\n\n" << helpText(parser, args.at(0));
         return kExitUsage;
     }
     if (parser.isSet(help)) {
-        out() << parser.helpText();
+        out() << helpText(parser, args.at(0));
         return kExitOk;
     }
     if (!parser.positionalArguments().isEmpty()) {
-        err() << args.at(0) << ": unexpected argument '" << parser.positionalArguments().first() << "'\n\n" << parser.helpText();
+        err() << args.at(0) << ": unexpected argument '" << parser.positionalArguments().first() << "'\n\n" << helpText(parser, args.at(0));
         return kExitUsage;
     }
     return -1;

@@ -198,6 +198,27 @@ Split splitColours(const cv::Mat &bgr, int wanted)
     return s;
 }
 
+double maxColourValue(const cv::Mat &pixels)
+{
+    double lo = 0, hi = 0;
+    for (int c = 0; c < 3; ++c) {
+        cv::Mat plane;
+        cv::extractChannel(pixels, plane, c);
+        double planeHi = 0;
+        cv::minMaxLoc(plane, &lo, &planeHi);
+        hi = std::max(hi, planeHi);
+    }
+    return hi;
+}
+
+cv::Mat maxOfColourChannels(const cv::Mat &pixels)
+{
+    std::vector<cv::Mat> planes;
+    cv::split(pixels, planes);
+    cv::Mat out = cv::max(cv::max(planes[0], planes[1]), planes[2]);
+    return out;
+}
+
 cv::Mat alphaPlane(const cv::Mat &pixels)
 {
     cv::Mat alpha;
@@ -284,10 +305,18 @@ LoadedMask loadMask(const std::string &path, const MaskLoadOptions &options)
     }
 
     cv::Mat gray;
-    if (px.channels() == 1)
+    std::string kind = "gray";
+    if (px.channels() == 1) {
         gray = px;
-    else if (px.channels() >= 3 && channelsEqual(px))
+    } else if (channelsEqual(px)) {
         cv::extractChannel(px, gray, 0);
+        kind = "colour image whose channels are equal,";
+    } else if (maxColourValue(px) <= 1) {
+        // 0/1 masks saved as colour, with channels that disagree at a few
+        // pixels: no one draws label colours that dark, so any 1 is foreground.
+        gray = maxOfColourChannels(px);
+        kind = "colour image with values 0/1 only, taking the largest channel,";
+    }
 
     if (!gray.empty() && requested != MaskEncoding::ColourCoded) {
         // A gray cut-out photo with transparency: the alpha is the mask.
@@ -296,7 +325,7 @@ LoadedMask loadMask(const std::string &path, const MaskLoadOptions &options)
             s.foreground = alphaPlane(px) >= (px.depth() == CV_16U ? 32768 : 128);
             return finish(s, MaskEncoding::Alpha, "gray image with transparency: alpha >= half -> foreground");
         }
-        return decodeGray(gray, requested, wanted, px.channels() == 1 ? "gray" : "colour image whose channels are equal,");
+        return decodeGray(gray, requested, wanted, kind);
     }
     if (gray.empty() && requested != MaskEncoding::Auto && requested != MaskEncoding::ColourCoded)
         doesNotFit(path, requested, "the file has colours; binary, threshold and label masks are gray");

@@ -1,0 +1,143 @@
+// The `diffss` program as a user runs it: output, exit codes, files written.
+
+#include "diffss/image_io.h"
+#include "diffss/mask_io.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+Run runCli(const QStringList &args)
+{
+    QProcess p;
+    p.start(QStringLiteral(DIFFSS_CLI), args);
+    if (!p.waitForFinished(120000))
+        return {};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void infoShowsVersionsDeviceAndThreads()
+    {
+        const Run r = runCli({"info"});
+        QCOMPARE(r.code, 0);
+        for (const char *field : {"DifFSS Studio", "LibTorch", "OpenCV", "Qt", "BLAS", "Device", "Threads"})
+            QVERIFY2(r.out.contains(QLatin1String(field)), qPrintable(r.out));
+    }
+
+    void infoAsJsonHonoursThreads()
+    {
+        const Run r = runCli({"info", "--json", "--threads", "1"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o.value("threads").toInt(), 1);
+        QVERIFY(!o.value("libtorch").toString().isEmpty());
+        QVERIFY(o.value("device").toString() == "cpu" || o.value("device").toString() == "cuda");
+        const Run all = runCli({"info", "--json"});
+        const QJsonObject a = QJsonDocument::fromJson(all.out.toUtf8()).object();
+        QCOMPARE(a.value("threads").toInt(), a.value("cores").toInt());
+    }
+
+    void cudaWithoutAGpuFailsClearly()
+    {
+        const QJsonObject o = QJsonDocument::fromJson(runCli({"info", "--json"}).out.toUtf8()).object();
+        const Run r = runCli({"info", "--device", "cuda"});
+        if (o.value("cuda_devices").toInt() > 0) {
+            QCOMPARE(r.code, 0);
+        } else {
+            QCOMPARE(r.code, 1);
+            QVERIFY2(r.err.contains("CUDA"), qPrintable(r.err));
+        }
+    }
+
+    void usageErrorsExitWithTwo_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("no command") << QStringList{};
+        QTest::newRow("unknown command") << QStringList{"segmentt"};
+        QTest::newRow("unknown option") << QStringList{"info", "--frobnicate"};
+        QTest::newRow("bad device") << QStringList{"info", "--device", "tpu"};
+        QTest::newRow("bad threads") << QStringList{"info", "--threads", "many"};
+        QTest::newRow("demo without --out") << QStringList{"demo"};
+        QTest::newRow("stray argument") << QStringList{"info", "extra"};
+    }
+
+    void usageErrorsExitWithTwo()
+    {
+        QFETCH(QStringList, args);
+        const Run r = runCli(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY(!r.err.isEmpty());
+    }
+
+    void everyCommandHasHelp_data()
+    {
+        QTest::addColumn<QString>("command");
+        for (const char *c : {"info", "demo", "segment", "generate", "eval"})
+            QTest::newRow(c) << QString::fromLatin1(c);
+    }
+
+    void everyCommandHasHelp()
+    {
+        QFETCH(QString, command);
+        const Run r = runCli({command, "--help"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains(command));
+    }
+
+    void commandsNotYetBuiltSaySoAndFail()
+    {
+        const Run r = runCli({"segment"});
+        QCOMPARE(r.code, 1);
+        QVERIFY(r.err.contains("not available"));
+    }
+
+    void demoWritesALoadableDataSet()
+    {
+        QTemporaryDir dir;
+        const Run r = runCli({"demo", "--out", dir.path(), "--images", "2"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains(dir.path()));
+        const QStringList classes = QDir(dir.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QCOMPARE(classes.size(), 3);
+        for (const QString &cls : classes) {
+            for (int n = 1; n <= 2; ++n) {
+                const QString stem = dir.filePath(QStringLiteral("%1/%2").arg(cls).arg(n));
+                const diffss::LoadedImage image = diffss::loadImage((stem + ".jpg").toStdString());
+                const diffss::LoadedMask mask = diffss::loadMaskFor((stem + ".png").toStdString(), image.image.width(), image.image.height());
+                QCOMPARE(mask.encoding, diffss::MaskEncoding::Binary);
+                QVERIFY(mask.mask.foregroundFraction() > 0.02);
+            }
+        }
+    }
+
+    void demoReportsAnUnwritableFolder()
+    {
+        QTemporaryDir dir;
+        QFile blocker(dir.filePath("file"));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        const Run r = runCli({"demo", "--out", dir.filePath("file/inside")});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("file/inside"), qPrintable(r.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

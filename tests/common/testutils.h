@@ -1,0 +1,45 @@
+#pragma once
+
+// Helpers shared by the test executables: temporary files, hand-made image
+// files (palette PNGs, EXIF blocks) that no encoder we link can write, and
+// the location of the optional shared development data.
+
+#include "diffss/image.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace testutils {
+
+// ../shared/data beside the checkout (or $DIFFSS_SHARED_DATA); empty when absent.
+QString sharedDataDir();
+
+QByteArray readAll(const QString &path);
+void writeAll(const QString &path, const QByteArray &bytes);
+
+std::uint32_t crc32(const QByteArray &bytes);
+
+// A PNG chunk: length, type, data, CRC.
+QByteArray pngChunk(const char type[4], const QByteArray &data);
+
+// An 8-bit colour-mapped PNG of the given indices (row-major, width*height).
+QByteArray palettePng(int width, int height, const std::vector<std::uint8_t> &indices,
+                      const std::vector<std::array<std::uint8_t, 3>> &palette);
+
+// A TIFF-structured EXIF block holding one orientation tag.
+QByteArray exifBlock(int orientation, bool bigEndian = true);
+
+// The JPEG with an APP1 EXIF segment inserted after its SOI marker.
+QByteArray withJpegExif(const QByteArray &jpeg, int orientation);
+
+// The PNG with an eXIf chunk inserted after IHDR.
+QByteArray withPngExif(const QByteArray &png, int orientation);
+
+// A test image whose four quadrants have distinct colours, to check orientation.
+diffss::Image quadrantImage(int width, int height);
+
+} // namespace testutils
