@@ -87,6 +87,8 @@ MainWindow::MainWindow(QWidget *parent)
     dock->setObjectName(QStringLiteral("histogramDock"));
     dock->setWidget(histogram_);
     addDockWidget(Qt::RightDockWidgetArea, dock);
+    histogram_->setMinimumWidth(240);
+    resizeDocks({dock}, {320}, Qt::Horizontal);
 
     opacity_->setRange(0, 100);
     opacity_->setValue(qRound(settings::overlayOpacity.get() * 100));
