@@ -91,17 +91,21 @@ LoadedImage loadImage(const std::string &path, const ImageLimits &limits)
     out.info.indexed = decoded.header.indexed;
     out.info.fileBytes = decoded.fileBytes;
 
-    cv::Mat pixels = to8Bit(decoded.pixels);
-    cv::Mat rgb;
+    const cv::Mat pixels = to8Bit(decoded.pixels);
+    int conversion = 0;
     switch (pixels.channels()) {
-    case 1: cv::cvtColor(pixels, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(pixels, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(pixels, rgb, cv::COLOR_BGRA2RGB); break;
+    case 1: conversion = cv::COLOR_GRAY2RGB; break;
+    case 3: conversion = cv::COLOR_BGR2RGB; break;
+    case 4: conversion = cv::COLOR_BGRA2RGB; break;
     default:
         throw IoError(IoErrorKind::Unsupported, path,
                       "images with " + std::to_string(pixels.channels()) + " channels are not supported");
     }
-    out.image = detail::toImage(rgb);
+    // Convert straight into the Image's buffer: no intermediate copy.
+    out.image = Image(pixels.cols, pixels.rows, 3);
+    cv::Mat target = detail::asMat(out.image);
+    cv::cvtColor(pixels, target, conversion);
+    CV_Assert(target.data == out.image.data());
     return out;
 }
 

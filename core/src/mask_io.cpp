@@ -96,18 +96,36 @@ std::vector<int> distinctValues(const cv::Mat &gray)
     return values;
 }
 
-// Label map: 0 background, `ignoreValue` ignore, the rest (or only `wanted`) foreground.
+// Label map: 0 background, `ignoreValue` ignore, the rest (or only `wanted`)
+// foreground. One lookup table per output over all possible labels.
 Split splitLabels(const cv::Mat &labels, int ignoreValue, int wanted)
 {
+    const int bins = labels.depth() == CV_16U ? 65536 : 256;
+    std::vector<std::uint8_t> isForeground(bins, 0), isIgnore(bins, 0);
+    for (int v = 0; v < bins; ++v) {
+        isForeground[v] = (wanted >= 0 ? v == wanted : v != 0 && v != ignoreValue) ? 255 : 0;
+        isIgnore[v] = v == ignoreValue ? 255 : 0;
+    }
     Split s;
-    cv::Mat labels32;
-    labels.convertTo(labels32, CV_32S);
-    if (wanted >= 0)
-        cv::compare(labels32, wanted, s.foreground, cv::CMP_EQ);
-    else
-        s.foreground = (labels32 != 0) & (labels32 != ignoreValue);
-    if (ignoreValue >= 0)
-        cv::compare(labels32, ignoreValue, s.ignore, cv::CMP_EQ);
+    s.foreground.create(labels.size(), CV_8UC1);
+    s.ignore.create(labels.size(), CV_8UC1);
+    for (int y = 0; y < labels.rows; ++y) {
+        std::uint8_t *fg = s.foreground.ptr<std::uint8_t>(y);
+        std::uint8_t *ig = s.ignore.ptr<std::uint8_t>(y);
+        if (labels.depth() == CV_16U) {
+            const auto *p = labels.ptr<std::uint16_t>(y);
+            for (int x = 0; x < labels.cols; ++x) {
+                fg[x] = isForeground[p[x]];
+                ig[x] = isIgnore[p[x]];
+            }
+        } else {
+            const auto *p = labels.ptr<std::uint8_t>(y);
+            for (int x = 0; x < labels.cols; ++x) {
+                fg[x] = isForeground[p[x]];
+                ig[x] = isIgnore[p[x]];
+            }
+        }
+    }
     return s;
 }
 
