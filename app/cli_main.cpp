@@ -3,6 +3,7 @@
 #include "cli_commands.h"
 #include "exit_codes.h"
 
+#include "diffss/runtime.h"
 #include "diffss/version.h"
 
 #include <QCoreApplication>
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
     QCoreApplication::setApplicationName(QStringLiteral("diffss"));
     QCoreApplication::setApplicationVersion(QStringLiteral(DIFFSS_VERSION));
     QTextStream out(stdout), err(stderr);
+    // Debian's LibTorch starts with one thread; commands take --threads to change it.
+    diffss::setComputeThreads(0);
 
     const QStringList args = QCoreApplication::arguments();
     if (args.size() < 2) {

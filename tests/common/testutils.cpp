@@ -118,6 +118,18 @@ QByteArray withPngExif(const QByteArray &png, int orientation)
     return png.left(afterIhdr) + pngChunk("eXIf", exifBlock(orientation, false)) + png.mid(afterIhdr);
 }
 
+diffss::IoErrorKind errorKindOf(const std::function<void()> &f, QString *message)
+{
+    try {
+        f();
+    } catch (const diffss::IoError &e) {
+        if (message)
+            *message = QString::fromStdString(e.what());
+        return e.kind();
+    }
+    throw std::runtime_error("expected an IoError, none was thrown");
+}
+
 diffss::Image quadrantImage(int width, int height)
 {
     static const std::array<std::array<std::uint8_t, 3>, 4> colours{{{250, 0, 0}, {0, 250, 0}, {0, 0, 250}, {250, 250, 0}}};

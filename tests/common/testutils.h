@@ -4,6 +4,7 @@
 // files (palette PNGs, EXIF blocks) that no encoder we link can write, and
 // the location of the optional shared development data.
 
+#include "diffss/error.h"
 #include "diffss/image.h"
 
 #include <QByteArray>
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace testutils {
@@ -38,6 +40,9 @@ QByteArray withJpegExif(const QByteArray &jpeg, int orientation);
 
 // The PNG with an eXIf chunk inserted after IHDR.
 QByteArray withPngExif(const QByteArray &png, int orientation);
+
+// Runs f, which must throw an IoError; returns its kind and, if asked, its message.
+diffss::IoErrorKind errorKindOf(const std::function<void()> &f, QString *message = nullptr);
 
 // A test image whose four quadrants have distinct colours, to check orientation.
 diffss::Image quadrantImage(int width, int height);

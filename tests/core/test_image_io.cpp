@@ -21,17 +21,6 @@ Q_DECLARE_METATYPE(diffss::IoErrorKind)
 
 namespace {
 
-IoErrorKind errorKindOf(const std::function<void()> &f, QString *message = nullptr)
-{
-    try {
-        f();
-    } catch (const IoError &e) {
-        if (message)
-            *message = QString::fromStdString(e.what());
-        return e.kind();
-    }
-    throw std::runtime_error("expected an IoError");
-}
 
 std::array<int, 3> pixel(const Image &image, int x, int y)
 {
@@ -227,7 +216,7 @@ private slots:
         QFETCH(QString, problem);
         testutils::writeAll(path(name), bytes);
         QString message;
-        QCOMPARE(errorKindOf([&] { loadImage(path(name).toStdString()); }, &message), kind);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(path(name).toStdString()); }, &message), kind);
         QVERIFY2(message.startsWith(path(name)), qPrintable(message));
         QVERIFY2(message.contains(problem), qPrintable(message));
     }
@@ -235,9 +224,9 @@ private slots:
     void reportsMissingFilesAndFolders()
     {
         QString message;
-        QCOMPARE(errorKindOf([&] { loadImage(path("nope.png").toStdString()); }, &message), IoErrorKind::Unreadable);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(path("nope.png").toStdString()); }, &message), IoErrorKind::Unreadable);
         QVERIFY(message.contains("No such file"));
-        QCOMPARE(errorKindOf([&] { loadImage(dir_.path().toStdString()); }, &message), IoErrorKind::Unreadable);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(dir_.path().toStdString()); }, &message), IoErrorKind::Unreadable);
         QVERIFY(message.contains("folder"));
     }
 
@@ -257,7 +246,7 @@ private slots:
         QCOMPARE(loadImage(path(name).toStdString(), limits).image.width(), 64);
         limits.maxPixels = 3071;
         QString message;
-        QCOMPARE(errorKindOf([&] { loadImage(path(name).toStdString(), limits); }, &message), IoErrorKind::TooLarge);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(path(name).toStdString(), limits); }, &message), IoErrorKind::TooLarge);
         QVERIFY2(message.contains("64 x 48"), qPrintable(message));
     }
 
@@ -276,7 +265,7 @@ private slots:
         bytes.replace(29, 4, crc);
         testutils::writeAll(path("bomb.png"), bytes);
         QString message;
-        QCOMPARE(errorKindOf([&] { loadImage(path("bomb.png").toStdString()); }, &message), IoErrorKind::TooLarge);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(path("bomb.png").toStdString()); }, &message), IoErrorKind::TooLarge);
         QVERIFY2(message.contains("2500.0 megapixels"), qPrintable(message));
         QCOMPARE(probeImage(path("bomb.png").toStdString()).width, 50000);
     }
@@ -286,16 +275,16 @@ private slots:
         saveImage(path("sized.png").toStdString(), sample_);
         ImageLimits limits;
         limits.maxFileBytes = 100;
-        QCOMPARE(errorKindOf([&] { loadImage(path("sized.png").toStdString(), limits); }), IoErrorKind::TooLarge);
+        QCOMPARE(testutils::errorKindOf([&] { loadImage(path("sized.png").toStdString(), limits); }), IoErrorKind::TooLarge);
     }
 
     void saveRejectsUnknownExtensionsAndKeepsTheOldFile()
     {
         saveImage(path("keep.png").toStdString(), sample_);
         const QByteArray before = testutils::readAll(path("keep.png"));
-        QCOMPARE(errorKindOf([&] { saveImage(path("keep.xyz").toStdString(), sample_); }), IoErrorKind::WriteFailed);
-        QCOMPARE(errorKindOf([&] { saveImage(path("no/such/folder/a.png").toStdString(), sample_); }), IoErrorKind::WriteFailed);
-        QCOMPARE(errorKindOf([&] { saveImage(path("keep.png").toStdString(), Image()); }), IoErrorKind::WriteFailed);
+        QCOMPARE(testutils::errorKindOf([&] { saveImage(path("keep.xyz").toStdString(), sample_); }), IoErrorKind::WriteFailed);
+        QCOMPARE(testutils::errorKindOf([&] { saveImage(path("no/such/folder/a.png").toStdString(), sample_); }), IoErrorKind::WriteFailed);
+        QCOMPARE(testutils::errorKindOf([&] { saveImage(path("keep.png").toStdString(), Image()); }), IoErrorKind::WriteFailed);
         QCOMPARE(testutils::readAll(path("keep.png")), before);
     }
 

@@ -76,17 +76,6 @@ std::vector<std::array<std::uint8_t, 3>> vocPalette()
     return palette;
 }
 
-IoErrorKind errorKindOf(const std::function<void()> &f, QString *message = nullptr)
-{
-    try {
-        f();
-    } catch (const IoError &e) {
-        if (message)
-            *message = QString::fromStdString(e.what());
-        return e.kind();
-    }
-    throw std::runtime_error("expected an IoError");
-}
 
 } // namespace
 
@@ -205,7 +194,7 @@ private slots:
         write("nocolour-alpha.png", scene(CV_8UC1, 0, 255, 0));
         options.encoding = MaskEncoding::Alpha;
         QString message;
-        QCOMPARE(errorKindOf([&] { loadMask(path("nocolour-alpha.png"), options); }, &message), IoErrorKind::NotAMask);
+        QCOMPARE(testutils::errorKindOf([&] { loadMask(path("nocolour-alpha.png"), options); }, &message), IoErrorKind::NotAMask);
         QVERIFY(message.contains("no alpha"));
     }
 
@@ -215,7 +204,7 @@ private slots:
         cv::randu(photo, 0, 255);
         write("photo.png", photo);
         QString message;
-        QCOMPARE(errorKindOf([&] { loadMask(path("photo.png")); }, &message), IoErrorKind::NotAMask);
+        QCOMPARE(testutils::errorKindOf([&] { loadMask(path("photo.png")); }, &message), IoErrorKind::NotAMask);
         QVERIFY2(message.contains("does not look like a mask"), qPrintable(message));
     }
 
@@ -233,10 +222,10 @@ private slots:
         QCOMPARE(loadMaskFor(path("fit.png"), 81, 60).mask.width(), 81);
         // Different aspect ratio: an error naming both sizes.
         QString message;
-        QCOMPARE(errorKindOf([&] { loadMaskFor(path("fit.png"), 40, 40); }, &message), IoErrorKind::SizeMismatch);
+        QCOMPARE(testutils::errorKindOf([&] { loadMaskFor(path("fit.png"), 40, 40); }, &message), IoErrorKind::SizeMismatch);
         QVERIFY2(message.contains("40 x 30") && message.contains("40 x 40"), qPrintable(message));
         // Turned by 90 degrees: says so.
-        QCOMPARE(errorKindOf([&] { loadMaskFor(path("fit.png"), kH, kW); }, &message), IoErrorKind::SizeMismatch);
+        QCOMPARE(testutils::errorKindOf([&] { loadMaskFor(path("fit.png"), kH, kW); }, &message), IoErrorKind::SizeMismatch);
         QVERIFY2(message.contains("90 degrees"), qPrintable(message));
     }
 
@@ -258,8 +247,8 @@ private slots:
         QCOMPARE(lo, 0.0);
         QCOMPARE(hi, 255.0);
         QVERIFY(loadMask(path("saved.png")).mask == expectedObject());
-        QCOMPARE(errorKindOf([&] { saveMask(path("saved.jpg"), expectedObject()); }), IoErrorKind::WriteFailed);
-        QCOMPARE(errorKindOf([&] { saveMask(path("missing/dir/m.png"), expectedObject()); }), IoErrorKind::WriteFailed);
+        QCOMPARE(testutils::errorKindOf([&] { saveMask(path("saved.jpg"), expectedObject()); }), IoErrorKind::WriteFailed);
+        QCOMPARE(testutils::errorKindOf([&] { saveMask(path("missing/dir/m.png"), expectedObject()); }), IoErrorKind::WriteFailed);
     }
 
     void aFailedSaveLeavesTheOldFileIntact()
@@ -281,7 +270,7 @@ private slots:
         auto previous = std::signal(SIGXFSZ, SIG_IGN);
         QVERIFY(setrlimit(RLIMIT_FSIZE, &capped) == 0);
         QString message;
-        const IoErrorKind kind = errorKindOf([&] { saveMask(target, noisy); }, &message);
+        const IoErrorKind kind = testutils::errorKindOf([&] { saveMask(target, noisy); }, &message);
         setrlimit(RLIMIT_FSIZE, &old);
         std::signal(SIGXFSZ, previous);
 
