@@ -3,43 +3,47 @@
 #include "diffss/demo_data.h"
 #include "diffss/error.h"
 #include "diffss/mask_io.h"
+#include "diffss/mask_ops.h"
+#include "diffss/project.h"
 #include "diffss/runtime.h"
+#include "diffss/scribble_completion.h"
+#include "diffss/ui/canvas.h"
 #include "diffss/ui/histogram_plot.h"
-#include "diffss/ui/image_view.h"
-#include "diffss/ui/qimage_convert.h"
+#include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFutureWatcher>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QUndoStack>
 #include <QtConcurrent/QtConcurrentRun>
-
-#include <optional>
 
 namespace diffss::ui {
 
 namespace {
 
 const QString kImageFilter = QObject::tr("Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp);;All files (*)");
-const QColor kMaskColour(255, 64, 160);
+const QString kProjectFilter = QObject::tr("DifFSS projects (*.diffss)");
 
 struct LoadResult {
     QString imagePath;
     std::optional<LoadedImage> image;
     std::optional<LoadedMask> mask;
-    QString maskPath;
     QString error;       // the image failed
     QString maskError;   // the image loaded, its mask did not
 };
@@ -63,7 +67,6 @@ LoadResult loadFiles(const QString &imagePath, QString maskPath)
             maskPath = sibling;
     }
     if (!maskPath.isEmpty()) {
-        result.maskPath = maskPath;
         try {
             result.mask = loadMaskFor(maskPath.toStdString(), result.image->image.width(), result.image->image.height());
         } catch (const std::exception &e) {
@@ -76,12 +79,12 @@ LoadResult loadFiles(const QString &imagePath, QString maskPath)
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent)
-    : QMainWindow(parent), view_(new ImageView(this)), histogram_(new HistogramPlot(this)), imageLabel_(new QLabel(this)),
-      maskLabel_(new QLabel(this)), deviceLabel_(new QLabel(this)), opacity_(new QSlider(Qt::Horizontal, this))
+    : QMainWindow(parent), doc_(new MaskDocument(this)), canvas_(new Canvas(doc_, this)), histogram_(new HistogramPlot(this)),
+      imageLabel_(new QLabel(this)), cursorLabel_(new QLabel(this)), maskLabel_(new QLabel(this)), deviceLabel_(new QLabel(this)),
+      opacity_(new QSlider(Qt::Horizontal, this)), progress_(new QProgressBar(this)), cancel_(new QPushButton(tr("Cancel"), this))
 {
-    setWindowTitle(tr("DifFSS Studio"));
-    setCentralWidget(view_);
-    connect(view_, &ImageView::fileDropped, this, [this](const QString &path) { openImage(path); });
+    setCentralWidget(canvas_);
+    connect(canvas_, &Canvas::fileDropped, this, [this](const QString &path) { openImage(path); });
 
     auto *dock = new QDockWidget(tr("Histogram"), this);
     dock->setObjectName(QStringLiteral("histogramDock"));
@@ -94,72 +97,224 @@ MainWindow::MainWindow(QWidget *parent)
     opacity_->setValue(qRound(settings::overlayOpacity.get() * 100));
     opacity_->setMaximumWidth(120);
     opacity_->setToolTip(tr("Mask opacity"));
-    view_->setOverlayOpacity(opacity_->value() / 100.0);
+    canvas_->setOverlayOpacity(opacity_->value() / 100.0);
     connect(opacity_, &QSlider::valueChanged, this, [this](int value) {
-        view_->setOverlayOpacity(value / 100.0);
+        canvas_->setOverlayOpacity(value / 100.0);
         settings::overlayOpacity.set(value / 100.0);
     });
+    progress_->setMaximumWidth(160);
+    progress_->hide();
+    cancel_->hide();
+    connect(cancel_, &QPushButton::clicked, this, [this] {
+        if (cancelCompletion_)
+            *cancelCompletion_ = true;
+    });
 
-    statusBar()->addWidget(imageLabel_, 1);
+    statusBar()->addWidget(imageLabel_);
+    statusBar()->addWidget(cursorLabel_, 1);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(cancel_);
     statusBar()->addPermanentWidget(maskLabel_);
     statusBar()->addPermanentWidget(new QLabel(tr("Opacity"), this));
     statusBar()->addPermanentWidget(opacity_);
     statusBar()->addPermanentWidget(deviceLabel_);
 
+    connect(canvas_, &Canvas::cursorMoved, this, [this](QPoint p, bool inside) {
+        cursorLabel_->setText(inside ? tr("x %1  y %2  zoom %3 %").arg(p.x()).arg(p.y()).arg(qRound(canvas_->zoom() * 100))
+                                     : tr("zoom %1 %").arg(qRound(canvas_->zoom() * 100)));
+    });
+    connect(doc_, &MaskDocument::layerChanged, this, [this](Layer layer, const PixelRect &) {
+        if (layer == Layer::Mask && !doc_->inStroke())
+            updateStatus();
+    });
+    connect(doc_, &MaskDocument::edited, this, [this] {
+        updateStatus();
+        requestAutosave();
+    });
+    connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
+    connect(&completion_, &QFutureWatcher<std::optional<Mask>>::finished, this, [this] {
+        progress_->hide();
+        cancel_->hide();
+        bool changed = false;
+        try {
+            const std::optional<Mask> result = completion_.result();
+            if (result)
+                changed = doc_->replaceLayer(Layer::Mask, *result, tr("Complete mask"));
+            statusBar()->showMessage(result ? (changed ? tr("Mask completed") : tr("Complete mask changed nothing"))
+                                            : tr("Complete mask cancelled"), 4000);
+        } catch (const std::exception &e) {
+            showError(tr("Complete mask failed: %1").arg(QString::fromStdString(e.what())));
+        }
+        emit completionFinished(changed);
+    });
+    connect(&autosave_, &QFutureWatcher<QString>::finished, this, [this] {
+        const QString error = autosave_.result();
+        if (!error.isEmpty())
+            statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000);
+        else
+            emit autosaved();
+        if (autosavePending_) {
+            autosavePending_ = false;
+            requestAutosave();
+        }
+    });
+
     createActions();
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
     if (settings::windowGeometry.get().isEmpty())
-        resize(1100, 720);
+        resize(1200, 780);
     updateStatus();
+    updateTitle();
+    QMetaObject::invokeMethod(this, &MainWindow::offerRecovery, Qt::QueuedConnection);
+}
+
+MainWindow::~MainWindow()
+{
+    completion_.waitForFinished();
+    autosave_.waitForFinished();
+}
+
+const Image &MainWindow::image() const { return doc_->image(); }
+const Mask &MainWindow::mask() const { return doc_->mask(); }
+QString MainWindow::imagePath() const { return doc_->imagePath(); }
+
+QString MainWindow::recoveryPath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/recovery/session.diffss");
 }
 
 void MainWindow::createActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
-    QAction *open = file->addAction(tr("&Open Image..."), this, [this] {
+    file->addAction(tr("&Open Image..."), QKeySequence::Open, this, [this] {
+        if (!maybeSave())
+            return;
         const QString path = chooseFile(tr("Open Image"), kImageFilter);
         if (!path.isEmpty())
             openImage(path);
     });
-    open->setShortcut(QKeySequence::Open);
-    QAction *openMaskAction = file->addAction(tr("Open &Mask..."), this, [this] {
-        const QString path = chooseFile(tr("Open Mask"), kImageFilter);
+    file->addAction(tr("Open &Project..."), QKeySequence(tr("Ctrl+Shift+P")), this, [this] {
+        if (!maybeSave())
+            return;
+        const QString path = chooseFile(tr("Open Project"), kProjectFilter);
+        if (!path.isEmpty())
+            openProject(path);
+    });
+    file->addAction(tr("Open &Demo"), this, [this] {
+        if (maybeSave())
+            openDemo();
+    });
+    file->addSeparator();
+    file->addAction(tr("&Save Project"), QKeySequence::Save, this, [this] {
+        if (projectPath_.isEmpty()) {
+            const QString path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), kProjectFilter);
+            if (!path.isEmpty())
+                saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
+        } else {
+            saveProjectAs(projectPath_);
+        }
+    });
+    file->addAction(tr("Save Project &As..."), QKeySequence::SaveAs, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), settings::lastFolder.get(), kProjectFilter);
+        if (!path.isEmpty())
+            saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
+    });
+    file->addSeparator();
+    file->addAction(tr("&Import Mask..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
+        const QString path = chooseFile(tr("Import Mask"), kImageFilter);
         if (!path.isEmpty())
             openMask(path);
     });
-    openMaskAction->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
-    QAction *save = file->addAction(tr("Save Mask &As..."), this, [this] {
-        if (mask_.isNull()) {
-            showError(tr("There is no mask to save yet."));
+    file->addAction(tr("&Export Mask..."), QKeySequence(tr("Ctrl+Shift+E")), this, [this] {
+        if (doc_->isEmpty())
             return;
-        }
-        QString path = QFileDialog::getSaveFileName(this, tr("Save Mask"), maskPath_.isEmpty() ? settings::lastFolder.get() : maskPath_,
-                                                    tr("PNG masks (*.png)"));
+        QString path = QFileDialog::getSaveFileName(this, tr("Export Mask"), settings::lastFolder.get(), tr("PNG masks (*.png)"));
         if (path.isEmpty())
             return;
         if (!path.endsWith(QLatin1String(".png"), Qt::CaseInsensitive))
             path += QLatin1String(".png");
         try {
-            saveMask(path.toStdString(), mask_);
-            maskPath_ = path;
-            statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
+            saveMask(path.toStdString(), doc_->mask());
+            statusBar()->showMessage(tr("Exported %1").arg(QDir::toNativeSeparators(path)), 4000);
         } catch (const std::exception &e) {
             showError(QString::fromStdString(e.what()));
         }
     });
-    save->setShortcut(QKeySequence(tr("Ctrl+Shift+S")));
-    file->addAction(tr("Open &Demo"), this, &MainWindow::openDemo);
     file->addSeparator();
-    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *undo = doc_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction *redo = doc_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcuts({QKeySequence(tr("Ctrl+Shift+Z")), QKeySequence(tr("Ctrl+Y"))});
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("&Complete Mask from Scribbles"), QKeySequence(tr("Ctrl+Return")), this, &MainWindow::completeMask);
+    edit->addAction(tr("&Invert Mask"), QKeySequence(tr("Ctrl+I")), this, [this] {
+        doc_->replaceLayer(Layer::Mask, inverted(doc_->mask()), tr("Invert mask"));
+    });
+    edit->addAction(tr("C&lean Up Mask"), QKeySequence(tr("Ctrl+K")), this, [this] {
+        if (!doc_->replaceLayer(Layer::Mask, cleanedUp(doc_->mask()), tr("Clean up mask")))
+            statusBar()->showMessage(tr("Clean up: nothing to change"), 3000);
+    });
+    edit->addAction(tr("Clear &Mask"), QKeySequence(tr("Ctrl+Shift+Del")), this, [this] {
+        doc_->replaceLayer(Layer::Mask, Mask(doc_->image().width(), doc_->image().height()), tr("Clear mask"));
+    });
+    edit->addAction(tr("Clear &Scribbles"), QKeySequence(tr("Ctrl+Shift+X")), this, [this] {
+        const Mask none(doc_->image().width(), doc_->image().height());
+        doc_->undoStack()->beginMacro(tr("Clear scribbles"));
+        doc_->replaceLayer(Layer::ObjectScribbles, none, tr("Clear object scribbles"));
+        doc_->replaceLayer(Layer::BackgroundScribbles, none, tr("Clear background scribbles"));
+        doc_->undoStack()->endMacro();
+    });
+
+    QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    auto *group = new QActionGroup(this);
+    const struct {
+        const char *name;
+        const char *key;
+        Tool tool;
+    } toolList[] = {
+        {QT_TR_NOOP("&Brush"), "B", Tool::Brush},
+        {QT_TR_NOOP("&Eraser"), "E", Tool::Eraser},
+        {QT_TR_NOOP("&Object Scribble"), "Q", Tool::ObjectScribble},
+        {QT_TR_NOOP("Bac&kground Scribble"), "W", Tool::BackgroundScribble},
+        {QT_TR_NOOP("&Polygon Fill"), "P", Tool::Polygon},
+        {QT_TR_NOOP("&Flood Fill"), "G", Tool::Fill},
+    };
+    for (const auto &t : toolList) {
+        QAction *a = tools->addAction(tr(t.name));
+        a->setShortcut(QKeySequence(QString::fromLatin1(t.key)));
+        a->setCheckable(true);
+        a->setChecked(t.tool == Tool::Brush);
+        group->addAction(a);
+        const Tool tool = t.tool;
+        connect(a, &QAction::triggered, this, [this, tool] { canvas_->setTool(tool); });
+    }
+    tools->addSeparator();
+    tools->addAction(tr("Smaller Brush"), QKeySequence(tr("[")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() / 1.2); });
+    tools->addAction(tr("Larger Brush"), QKeySequence(tr("]")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() * 1.2); });
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Fit to Window"), QKeySequence(tr("F")), canvas_, &Canvas::fitToWindow);
+    view->addAction(tr("&Actual Size (100 %)"), QKeySequence(tr("1")), this, [this] {
+        canvas_->setZoom(1.0, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
+    });
+    view->addAction(tr("Zoom &In"), QKeySequence::ZoomIn, this, [this] { canvas_->zoomBy(1.25, canvas_->rect().center()); });
+    view->addAction(tr("Zoom &Out"), QKeySequence::ZoomOut, this, [this] { canvas_->zoomBy(0.8, canvas_->rect().center()); });
+    view->addSeparator();
     QAction *showMask = view->addAction(tr("Show &Mask"));
     showMask->setCheckable(true);
     showMask->setChecked(true);
     showMask->setShortcut(QKeySequence(tr("M")));
-    connect(showMask, &QAction::toggled, view_, &ImageView::setOverlayVisible);
+    connect(showMask, &QAction::toggled, canvas_, &Canvas::setOverlayVisible);
+    QAction *outline = view->addAction(tr("&Outline Only"));
+    outline->setCheckable(true);
+    outline->setShortcut(QKeySequence(tr("O")));
+    connect(outline, &QAction::toggled, canvas_, &Canvas::setOutlineOnly);
     QAction *logScale = view->addAction(tr("Histogram &Log Scale"));
     logScale->setCheckable(true);
     connect(logScale, &QAction::toggled, histogram_, &HistogramPlot::setLogScale);
@@ -180,6 +335,20 @@ void MainWindow::createActions()
     });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence::HelpContents, this, [this] {
+        QString rows;
+        for (QMenu *menu : menuBar()->findChildren<QMenu *>())
+            for (QAction *a : menu->actions())
+                if (!a->shortcut().isEmpty())
+                    rows += QStringLiteral("<tr><td>%1</td><td><b>%2</b></td></tr>")
+                                .arg(a->text().remove(QLatin1Char('&')), a->shortcut().toString(QKeySequence::NativeText));
+        rows += tr("<tr><td>Pan</td><td><b>Space + drag, middle button</b></td></tr>"
+                   "<tr><td>Zoom at the cursor</td><td><b>Wheel</b></td></tr>"
+                   "<tr><td>Brush size</td><td><b>Ctrl + wheel</b></td></tr>"
+                   "<tr><td>Erase scribbles</td><td><b>Shift + scribble</b></td></tr>"
+                   "<tr><td>Close / drop polygon</td><td><b>Double-click or Enter / Escape</b></td></tr>");
+        QMessageBox::information(this, tr("Keyboard Shortcuts"), QStringLiteral("<table cellspacing=4>%1</table>").arg(rows));
+    });
     help->addAction(tr("&About DifFSS Studio"), this, [this] {
         const RuntimeInfo info = runtimeInfo();
         QMessageBox::about(this, tr("About DifFSS Studio"),
@@ -214,14 +383,12 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
             emit loadFailed(result.error);
             return;
         }
-        imagePath_ = result.imagePath;
-        image_ = std::move(result.image->image);
         info_ = result.image->info;
-        view_->setImage(toQImage(image_));
-        histogram_->setImage(image_);
-        setWindowTitle(tr("%1 - DifFSS Studio").arg(QFileInfo(imagePath_).fileName()));
-        maskPath_ = result.mask ? result.maskPath : QString();
-        setMask(result.mask ? std::move(result.mask->mask) : Mask(image_.width(), image_.height()));
+        projectPath_.clear();
+        className_ = QFileInfo(result.imagePath).dir().dirName();
+        histogram_->setImage(result.image->image);
+        doc_->reset(std::move(result.image->image), result.mask ? std::move(result.mask->mask) : Mask(), result.imagePath);
+        updateTitle();
         if (!result.maskError.isEmpty())
             showError(tr("The image loaded, but its mask did not:\n%1").arg(result.maskError));
         emit loaded();
@@ -231,18 +398,63 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
 
 void MainWindow::openMask(const QString &path)
 {
-    if (image_.isNull()) {
+    if (doc_->isEmpty()) {
         showError(tr("Open an image first; a mask belongs to an image."));
         return;
     }
     try {
-        LoadedMask loaded = loadMaskFor(path.toStdString(), image_.width(), image_.height());
-        maskPath_ = path;
-        setMask(std::move(loaded.mask));
+        const LoadedMask loaded = loadMaskFor(path.toStdString(), doc_->image().width(), doc_->image().height());
+        doc_->replaceLayer(Layer::Mask, loaded.mask, tr("Import mask"));
         statusBar()->showMessage(QString::fromStdString(loaded.description), 6000);
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
     }
+}
+
+bool MainWindow::openProject(const QString &path)
+{
+    try {
+        Project project = loadProject(path.toStdString());
+        LoadedImage image = loadImage(project.supportImage);
+        info_ = image.info;
+        histogram_->setImage(image.image);
+        doc_->reset(std::move(image.image), std::move(project.mask), QString::fromStdString(project.supportImage));
+        projectPath_ = QFileInfo(path).absoluteFilePath();
+        className_ = QString::fromStdString(project.className);
+        opacity_->setValue(qRound(project.view.overlayOpacity * 100));
+        canvas_->setOutlineOnly(project.view.outlineOnly);
+        canvas_->setOverlayVisible(project.view.maskVisible);
+        updateTitle();
+        emit loaded();
+        return true;
+    } catch (const std::exception &e) {
+        showError(QString::fromStdString(e.what()));
+        emit loadFailed(QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::saveProjectAs(const QString &path)
+{
+    if (doc_->isEmpty())
+        return false;
+    Project project;
+    project.supportImage = doc_->imagePath().toStdString();
+    project.className = className_.toStdString();
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), true};
+    project.mask = doc_->mask();
+    try {
+        saveProject(path.toStdString(), project);
+    } catch (const std::exception &e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    projectPath_ = QFileInfo(path).absoluteFilePath();
+    settings::lastFolder.set(QFileInfo(path).absolutePath());
+    doc_->undoStack()->setClean();
+    updateTitle();
+    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
+    return true;
 }
 
 void MainWindow::openDemo()
@@ -256,25 +468,120 @@ void MainWindow::openDemo()
     }
 }
 
-void MainWindow::setMask(Mask mask)
+void MainWindow::completeMask()
 {
-    mask_ = std::move(mask);
-    view_->setOverlay(maskOverlay(mask_, kMaskColour));
-    updateStatus();
+    if (doc_->isEmpty() || completion_.isRunning())
+        return;
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    progress_->show();
+    cancel_->show();
+    statusBar()->showMessage(tr("Completing the mask from the scribbles..."));
+    cancelCompletion_ = std::make_shared<std::atomic_bool>(false);
+    // Copies go to the worker; the result comes back as one undo step.
+    const Image image = doc_->image();
+    const Mask painted = doc_->mask(), object = doc_->layer(Layer::ObjectScribbles),
+               background = doc_->layer(Layer::BackgroundScribbles);
+    auto cancel = cancelCompletion_;
+    QPointer<QProgressBar> bar = progress_;
+    completion_.setFuture(QtConcurrent::run([=]() -> std::optional<Mask> {
+        return diffss::completeMask(image, painted.count() ? painted : Mask(), object, background, {}, [=](int done, int total) {
+            QMetaObject::invokeMethod(bar, [bar, done, total] {
+                if (bar) {
+                    bar->setRange(0, total);
+                    bar->setValue(done);
+                }
+            });
+            return !*cancel;
+        });
+    }));
+}
+
+void MainWindow::requestAutosave()
+{
+    if (doc_->isEmpty())
+        return;
+    if (autosave_.isRunning()) {
+        autosavePending_ = true; // the newest state is written when this one is done
+        return;
+    }
+    Project project;
+    project.supportImage = QFileInfo(doc_->imagePath()).absoluteFilePath().toStdString();
+    project.className = className_.toStdString();
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), true};
+    project.mask = doc_->mask();
+    const QString path = recoveryPath();
+    autosave_.setFuture(QtConcurrent::run([project, path]() -> QString {
+        try {
+            QDir().mkpath(QFileInfo(path).absolutePath());
+            saveProject(path.toStdString(), project);
+            return {};
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
+}
+
+void MainWindow::offerRecovery()
+{
+    const QString path = recoveryPath();
+    if (!QFileInfo::exists(path))
+        return;
+    const auto answer = QMessageBox::question(
+        this, tr("Recover Work"),
+        tr("DifFSS Studio did not close properly last time. Recover the unsaved work?"),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer == QMessageBox::Yes && openProject(path)) {
+        projectPath_.clear(); // recovered work is unsaved until the user saves it
+        doc_->undoStack()->resetClean();
+        updateTitle();
+        return;
+    }
+    QFile::remove(path);
+    QFile::remove(QString::fromStdString(projectMaskPath(path.toStdString())));
+}
+
+bool MainWindow::maybeSave()
+{
+    if (doc_->undoStack()->isClean())
+        return true;
+    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"), tr("The mask has unsaved changes. Save the project?"),
+                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel)
+        return false;
+    if (answer == QMessageBox::Save) {
+        QString path = projectPath_;
+        if (path.isEmpty())
+            path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), kProjectFilter);
+        return !path.isEmpty() && saveProjectAs(path);
+    }
+    return true;
 }
 
 void MainWindow::updateStatus()
 {
-    if (image_.isNull()) {
+    if (doc_->isEmpty()) {
         imageLabel_->setText(tr("No image"));
         maskLabel_->clear();
     } else {
-        imageLabel_->setText(tr("%1 x %2 %3").arg(image_.width()).arg(image_.height()).arg(QString::fromLatin1(toString(info_.format))));
-        maskLabel_->setText(tr("Mask: %1 px (%2 %)").arg(mask_.count()).arg(100.0 * mask_.foregroundFraction(), 0, 'f', 1));
+        imageLabel_->setText(tr("%1 x %2 %3").arg(doc_->image().width()).arg(doc_->image().height()).arg(QString::fromLatin1(toString(info_.format))));
+        const Mask &m = doc_->mask();
+        maskLabel_->setText(tr("Mask: %1 px (%2 %)").arg(m.count()).arg(100.0 * m.foregroundFraction(), 0, 'f', 1));
     }
     deviceLabel_->setText(tr("%1, %2 threads")
                               .arg(QString::fromLatin1(toString(resolveDevice(Device::Auto))).toUpper())
                               .arg(computeThreads()));
+}
+
+void MainWindow::updateTitle()
+{
+    QString name = tr("untitled");
+    if (!projectPath_.isEmpty())
+        name = QFileInfo(projectPath_).fileName();
+    else if (!doc_->imagePath().isEmpty())
+        name = QFileInfo(doc_->imagePath()).fileName();
+    setWindowTitle(tr("%1[*] - DifFSS Studio").arg(name));
+    setWindowModified(!doc_->undoStack()->isClean());
 }
 
 void MainWindow::showError(const QString &message)
@@ -288,8 +595,16 @@ void MainWindow::showError(const QString &message)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
     settings::windowGeometry.set(saveGeometry());
     settings::windowState.set(saveState());
+    autosave_.waitForFinished();
+    // A clean exit leaves nothing to recover.
+    QFile::remove(recoveryPath());
+    QFile::remove(QString::fromStdString(projectMaskPath(recoveryPath().toStdString())));
     event->accept();
 }
 

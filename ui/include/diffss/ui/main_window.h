@@ -3,38 +3,60 @@
 #include "diffss/image.h"
 #include "diffss/image_io.h"
 
+#include <QFutureWatcher>
 #include <QMainWindow>
 
+#include <atomic>
+#include <memory>
+#include <optional>
+
 class QLabel;
+class QProgressBar;
+class QPushButton;
 class QSlider;
 
 namespace diffss::ui {
 
+class Canvas;
 class HistogramPlot;
-class ImageView;
+class MaskDocument;
 
-// The studio's window: the support image with its mask. Files load on a
-// worker thread; errors are shown with the file and the problem.
+// The studio's window: the support image, its mask and scribbles on the
+// canvas, the project file and its autosaved recovery copy. Files load and
+// "complete mask" runs on worker threads; errors name the file and the problem.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
     explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
 
     // Loads an image (and its mask: `maskPath`, or a same-named .png beside
     // it). Returns at once; loaded() or loadFailed() follows.
     void openImage(const QString &path, const QString &maskPath = QString());
     void openMask(const QString &path);
+    bool openProject(const QString &path);
+    bool saveProjectAs(const QString &path);
     // Writes the demo data set into the user's data folder and opens its first image.
     void openDemo();
+    // Runs GrabCut from the scribbles; completionFinished() follows.
+    void completeMask();
 
-    const Image &image() const { return image_; }
-    const Mask &mask() const { return mask_; }
-    QString imagePath() const { return imagePath_; }
+    MaskDocument *document() const { return doc_; }
+    Canvas *canvas() const { return canvas_; }
+    const Image &image() const;
+    const Mask &mask() const;
+    QString imagePath() const;
+    QString projectPath() const { return projectPath_; }
+
+    // Where the recovery copy of the session is written after every edit.
+    static QString recoveryPath();
 
 signals:
     void loaded();
     void loadFailed(const QString &message);
+    void completionFinished(bool changed);
+    void autosaved();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -42,22 +64,31 @@ protected:
 private:
     void createActions();
     void showError(const QString &message);
-    void setMask(Mask mask);
     void updateStatus();
+    void updateTitle();
+    void requestAutosave();
+    void offerRecovery();
+    bool maybeSave();
     QString chooseFile(const QString &title, const QString &filter);
 
-    ImageView *view_;
+    MaskDocument *doc_;
+    Canvas *canvas_;
     HistogramPlot *histogram_;
     QLabel *imageLabel_;
+    QLabel *cursorLabel_;
     QLabel *maskLabel_;
     QLabel *deviceLabel_;
     QSlider *opacity_;
+    QProgressBar *progress_;
+    QPushButton *cancel_;
 
-    QString imagePath_;
-    Image image_;
     ImageInfo info_;
-    Mask mask_;
-    QString maskPath_;
+    QString projectPath_;
+    QString className_;
+    std::shared_ptr<std::atomic_bool> cancelCompletion_;
+    QFutureWatcher<std::optional<Mask>> completion_;
+    QFutureWatcher<QString> autosave_;
+    bool autosavePending_ = false;
 };
 
 } // namespace diffss::ui

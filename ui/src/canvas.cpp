@@ -1,0 +1,365 @@
+#include "diffss/ui/canvas.h"
+
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <cmath>
+
+namespace diffss::ui {
+
+namespace {
+
+constexpr double kMinZoom = 0.02;
+constexpr double kMaxZoom = 64.0;
+const QRgb kMaskColour = qPremultiply(qRgba(255, 64, 160, 255));
+const QRgb kObjectScribble = qPremultiply(qRgba(40, 220, 80, 255));
+const QRgb kBackgroundScribble = qPremultiply(qRgba(40, 140, 255, 255));
+
+} // namespace
+
+Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(document)
+{
+    setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);
+    setMinimumSize(320, 240);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setAcceptDrops(true);
+    connect(doc_, &MaskDocument::layerChanged, this, [this](Layer, const PixelRect &rect) { refresh(rect); });
+    connect(doc_, &MaskDocument::resetDone, this, [this] {
+        overlay_ = QImage(doc_->image().width(), doc_->image().height(), QImage::Format_ARGB32_Premultiplied);
+        rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
+        polygon_.clear();
+        fitToWindow();
+    });
+}
+
+void Canvas::setTool(Tool tool)
+{
+    tool_ = tool;
+    polygon_.clear();
+    setCursor(tool == Tool::Polygon || tool == Tool::Fill ? Qt::CrossCursor : Qt::BlankCursor);
+    update();
+}
+
+void Canvas::setBrushRadius(double radius)
+{
+    radius_ = std::clamp(radius, 0.5, 500.0);
+    emit brushRadiusChanged(radius_);
+    update();
+}
+
+void Canvas::setOverlayOpacity(double opacity)
+{
+    opacity_ = std::clamp(opacity, 0.0, 1.0);
+    update();
+}
+
+void Canvas::setOverlayVisible(bool visible)
+{
+    overlayVisible_ = visible;
+    update();
+}
+
+void Canvas::setOutlineOnly(bool outline)
+{
+    outline_ = outline;
+    if (!doc_->isEmpty())
+        rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
+    update();
+}
+
+QPointF Canvas::toImage(QPointF p) const { return origin_ + p / zoom_; }
+
+QPointF Canvas::toWidget(QPointF p) const { return (p - origin_) * zoom_; }
+
+PixelPoint Canvas::imagePoint(QPointF widgetPoint) const
+{
+    // Pixel centres sit at integer coordinates in the mask functions.
+    const QPointF p = toImage(widgetPoint) - QPointF(0.5, 0.5);
+    return {p.x(), p.y()};
+}
+
+void Canvas::setZoom(double zoom, QPointF anchor)
+{
+    const QPointF fixed = toImage(anchor);
+    zoom_ = std::clamp(zoom, kMinZoom, kMaxZoom);
+    origin_ = fixed - anchor / zoom_;
+    fitted_ = false;
+    emit zoomChanged(zoom_);
+    update();
+}
+
+void Canvas::zoomBy(double factor, QPointF anchor) { setZoom(zoom_ * factor, anchor); }
+
+void Canvas::fitToWindow()
+{
+    if (doc_->isEmpty())
+        return;
+    const double w = doc_->image().width(), h = doc_->image().height();
+    zoom_ = std::clamp(std::min(width() / w, height() / h), kMinZoom, kMaxZoom);
+    origin_ = QPointF(w / 2, h / 2) - QPointF(width(), height()) / (2 * zoom_);
+    fitted_ = true;
+    emit zoomChanged(zoom_);
+    update();
+}
+
+void Canvas::panBy(QPointF delta)
+{
+    origin_ -= delta / zoom_;
+    fitted_ = false;
+    update();
+}
+
+void Canvas::rebuildOverlay(const PixelRect &rect)
+{
+    if (overlay_.isNull())
+        return;
+    const Mask &mask = doc_->mask();
+    const Mask &object = doc_->layer(Layer::ObjectScribbles);
+    const Mask &background = doc_->layer(Layer::BackgroundScribbles);
+    const int w = mask.width(), h = mask.height();
+    // The outline looks one pixel around, so refresh a pixel more on each side.
+    const PixelRect r = outline_ ? PixelRect{rect.x - 1, rect.y - 1, rect.width + 2, rect.height + 2}.intersected({0, 0, w, h}) : rect;
+    for (int y = r.y; y < r.y + r.height; ++y) {
+        auto *out = reinterpret_cast<QRgb *>(overlay_.scanLine(y));
+        const std::uint8_t *m = mask.row(y);
+        const std::uint8_t *up = mask.row(std::max(0, y - 1));
+        const std::uint8_t *down = mask.row(std::min(h - 1, y + 1));
+        const std::uint8_t *o = object.row(y);
+        const std::uint8_t *b = background.row(y);
+        for (int x = r.x; x < r.x + r.width; ++x) {
+            bool on = m[x] != 0;
+            if (on && outline_)
+                on = x == 0 || x == w - 1 || y == 0 || y == h - 1 || !m[x - 1] || !m[x + 1] || !up[x] || !down[x];
+            out[x] = o[x] ? kObjectScribble : b[x] ? kBackgroundScribble : on ? kMaskColour : 0u;
+        }
+    }
+}
+
+void Canvas::refresh(const PixelRect &imageRect)
+{
+    if (imageRect.isEmpty())
+        return;
+    rebuildOverlay(imageRect);
+    const QRectF widgetRect(toWidget(QPointF(imageRect.x, imageRect.y)),
+                            toWidget(QPointF(imageRect.x + imageRect.width, imageRect.y + imageRect.height)));
+    update(widgetRect.toAlignedRect().adjusted(-2, -2, 2, 2));
+}
+
+void Canvas::paintEvent(QPaintEvent *event)
+{
+    QPainter painter(this);
+    painter.fillRect(event->rect(), palette().color(QPalette::Dark));
+    if (doc_->isEmpty()) {
+        painter.setPen(palette().color(QPalette::BrightText));
+        painter.drawText(rect(), Qt::AlignCenter, tr("Open an image (Ctrl+O), drop one here,\nor open the demo (File > Open Demo)."));
+        return;
+    }
+    // Draw only the part of the image under the exposed rectangle.
+    const QRectF exposed(toImage(event->rect().topLeft()), toImage(event->rect().bottomRight() + QPoint(1, 1)));
+    const QRectF source = exposed.intersected(QRectF(0, 0, doc_->image().width(), doc_->image().height()));
+    if (!source.isEmpty()) {
+        const QRectF aligned(QPointF(std::floor(source.left()), std::floor(source.top())),
+                             QPointF(std::ceil(source.right()), std::ceil(source.bottom())));
+        const QRectF target(toWidget(aligned.topLeft()), toWidget(aligned.bottomRight()));
+        painter.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 1.0);
+        painter.drawImage(target, doc_->displayImage(), aligned);
+        if (overlayVisible_) {
+            painter.setOpacity(opacity_);
+            painter.drawImage(target, overlay_, aligned);
+            painter.setOpacity(1.0);
+        }
+    }
+    if (!polygon_.isEmpty()) {
+        painter.setRenderHint(QPainter::Antialiasing);
+        painter.setPen(QPen(Qt::yellow, 1.5, Qt::DashLine));
+        QPolygonF shown;
+        for (const QPointF &p : polygon_)
+            shown << toWidget(p);
+        if (cursor_.x() >= 0)
+            shown << cursor_;
+        painter.drawPolyline(shown);
+    }
+    const bool brushLike = tool_ == Tool::Brush || tool_ == Tool::Eraser || tool_ == Tool::ObjectScribble
+        || tool_ == Tool::BackgroundScribble;
+    if (brushLike && cursor_.x() >= 0 && !panning_) {
+        painter.setRenderHint(QPainter::Antialiasing);
+        const double r = std::max(1.0, radius_ * zoom_);
+        painter.setPen(QPen(Qt::black, 2.5));
+        painter.drawEllipse(cursor_, r, r);
+        painter.setPen(QPen(Qt::white, 1.2));
+        painter.drawEllipse(cursor_, r, r);
+    }
+}
+
+void Canvas::mousePressEvent(QMouseEvent *event)
+{
+    const QPointF pos = event->position();
+    if (event->button() == Qt::MiddleButton || (event->button() == Qt::LeftButton && spaceHeld_)) {
+        panning_ = true;
+        panFrom_ = pos;
+        setCursor(Qt::ClosedHandCursor);
+        return;
+    }
+    if (doc_->isEmpty() || event->button() != Qt::LeftButton)
+        return;
+    switch (tool_) {
+    case Tool::Brush: doc_->beginStroke(Layer::Mask, true, radius_, imagePoint(pos)); break;
+    case Tool::Eraser: doc_->beginStroke(Layer::Mask, false, radius_, imagePoint(pos)); break;
+    case Tool::ObjectScribble:
+        doc_->beginStroke(Layer::ObjectScribbles, !(event->modifiers() & Qt::ShiftModifier), radius_, imagePoint(pos));
+        break;
+    case Tool::BackgroundScribble:
+        doc_->beginStroke(Layer::BackgroundScribbles, !(event->modifiers() & Qt::ShiftModifier), radius_, imagePoint(pos));
+        break;
+    case Tool::Polygon: polygon_ << toImage(pos); update(); break;
+    case Tool::Fill: {
+        const QPointF p = toImage(pos);
+        Mask filled = doc_->mask();
+        const bool on = !(event->modifiers() & Qt::ShiftModifier);
+        if (!floodFill(filled, int(std::floor(p.x())), int(std::floor(p.y())), on).isEmpty())
+            doc_->replaceLayer(Layer::Mask, filled, on ? tr("Flood fill") : tr("Flood clear"));
+        break;
+    }
+    }
+}
+
+void Canvas::mouseMoveEvent(QMouseEvent *event)
+{
+    const QPointF pos = event->position();
+    const QRectF oldCursor(cursor_ - QPointF(radius_ * zoom_ + 3, radius_ * zoom_ + 3),
+                           cursor_ + QPointF(radius_ * zoom_ + 3, radius_ * zoom_ + 3));
+    cursor_ = pos;
+    if (panning_) {
+        panBy(pos - panFrom_);
+        panFrom_ = pos;
+        return;
+    }
+    if (doc_->inStroke())
+        doc_->extendStroke(imagePoint(pos));
+    const QPointF ip = toImage(pos);
+    const QPoint pixel(int(std::floor(ip.x())), int(std::floor(ip.y())));
+    emit cursorMoved(pixel, !doc_->isEmpty() && pixel.x() >= 0 && pixel.y() >= 0 && pixel.x() < doc_->image().width()
+                                && pixel.y() < doc_->image().height());
+    if (tool_ == Tool::Polygon && !polygon_.isEmpty())
+        update();
+    else
+        update(oldCursor.united(QRectF(pos - QPointF(radius_ * zoom_ + 3, radius_ * zoom_ + 3),
+                                       pos + QPointF(radius_ * zoom_ + 3, radius_ * zoom_ + 3)))
+                   .toAlignedRect());
+}
+
+void Canvas::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (panning_ && (event->button() == Qt::MiddleButton || event->button() == Qt::LeftButton)) {
+        panning_ = false;
+        setTool(tool_); // restores the tool's cursor
+        return;
+    }
+    if (event->button() == Qt::LeftButton && doc_->inStroke())
+        doc_->endStroke();
+}
+
+void Canvas::mouseDoubleClickEvent(QMouseEvent *event)
+{
+    if (tool_ == Tool::Polygon && event->button() == Qt::LeftButton)
+        finishPolygon();
+}
+
+void Canvas::finishPolygon()
+{
+    if (polygon_.size() >= 3) {
+        std::vector<PixelPoint> points;
+        for (const QPointF &p : polygon_)
+            points.push_back({p.x() - 0.5, p.y() - 0.5});
+        Mask filled = doc_->mask();
+        fillPolygon(filled, points, true);
+        doc_->replaceLayer(Layer::Mask, filled, tr("Polygon fill"));
+    }
+    polygon_.clear();
+    update();
+}
+
+void Canvas::wheelEvent(QWheelEvent *event)
+{
+    const double steps = event->angleDelta().y() / 120.0;
+    if (event->modifiers() & Qt::ControlModifier)
+        setBrushRadius(radius_ * std::pow(1.15, steps));
+    else
+        zoomBy(std::pow(1.25, steps), event->position());
+    event->accept();
+}
+
+void Canvas::keyPressEvent(QKeyEvent *event)
+{
+    switch (event->key()) {
+    case Qt::Key_Space:
+        if (!event->isAutoRepeat())
+            spaceHeld_ = true;
+        setCursor(Qt::OpenHandCursor);
+        return;
+    case Qt::Key_BracketLeft: setBrushRadius(radius_ / 1.2); return;
+    case Qt::Key_BracketRight: setBrushRadius(radius_ * 1.2); return;
+    case Qt::Key_Return:
+    case Qt::Key_Enter:
+        if (tool_ == Tool::Polygon) {
+            finishPolygon();
+            return;
+        }
+        break;
+    case Qt::Key_Escape:
+        if (!polygon_.isEmpty()) {
+            polygon_.clear();
+            update();
+            return;
+        }
+        break;
+    default: break;
+    }
+    QWidget::keyPressEvent(event);
+}
+
+void Canvas::keyReleaseEvent(QKeyEvent *event)
+{
+    if (event->key() == Qt::Key_Space && !event->isAutoRepeat()) {
+        spaceHeld_ = false;
+        setTool(tool_);
+        return;
+    }
+    QWidget::keyReleaseEvent(event);
+}
+
+void Canvas::resizeEvent(QResizeEvent *)
+{
+    if (fitted_)
+        fitToWindow();
+}
+
+void Canvas::leaveEvent(QEvent *)
+{
+    cursor_ = QPointF(-1, -1);
+    update();
+}
+
+void Canvas::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void Canvas::dropEvent(QDropEvent *event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.first().isLocalFile()) {
+        emit fileDropped(urls.first().toLocalFile());
+        event->acceptProposedAction();
+    }
+}
+
+} // namespace diffss::ui
