@@ -131,6 +131,7 @@ MainWindow::MainWindow(QWidget *parent)
         updateStatus();
         requestAutosave();
     });
+    connect(doc_, &MaskDocument::resetDone, this, &MainWindow::updateStatus);
     connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
     connect(&completion_, &QFutureWatcher<std::optional<Mask>>::finished, this, [this] {
         progress_->hide();
