@@ -11,6 +11,7 @@
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
+#include "file_filters.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -37,8 +38,6 @@ namespace diffss::ui {
 
 namespace {
 
-const QString kImageFilter = QObject::tr("Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp);;All files (*)");
-const QString kProjectFilter = QObject::tr("DifFSS projects (*.diffss)");
 
 struct LoadResult {
     QString imagePath;
@@ -183,182 +182,6 @@ QString MainWindow::imagePath() const { return doc_->imagePath(); }
 QString MainWindow::recoveryPath()
 {
     return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/recovery/session.diffss");
-}
-
-void MainWindow::createActions()
-{
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open Image..."), QKeySequence::Open, this, [this] {
-        if (!maybeSave())
-            return;
-        const QString path = chooseFile(tr("Open Image"), kImageFilter);
-        if (!path.isEmpty())
-            openImage(path);
-    });
-    file->addAction(tr("Open &Project..."), QKeySequence(tr("Ctrl+Shift+P")), this, [this] {
-        if (!maybeSave())
-            return;
-        const QString path = chooseFile(tr("Open Project"), kProjectFilter);
-        if (!path.isEmpty())
-            openProject(path);
-    });
-    file->addAction(tr("Open &Demo"), this, [this] {
-        if (maybeSave())
-            openDemo();
-    });
-    file->addSeparator();
-    file->addAction(tr("&Save Project"), QKeySequence::Save, this, [this] {
-        if (projectPath_.isEmpty()) {
-            const QString path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), kProjectFilter);
-            if (!path.isEmpty())
-                saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
-        } else {
-            saveProjectAs(projectPath_);
-        }
-    });
-    file->addAction(tr("Save Project &As..."), QKeySequence::SaveAs, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), settings::lastFolder.get(), kProjectFilter);
-        if (!path.isEmpty())
-            saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
-    });
-    file->addSeparator();
-    file->addAction(tr("&Import Mask..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
-        const QString path = chooseFile(tr("Import Mask"), kImageFilter);
-        if (!path.isEmpty())
-            openMask(path);
-    });
-    file->addAction(tr("&Export Mask..."), QKeySequence(tr("Ctrl+Shift+E")), this, [this] {
-        if (doc_->isEmpty())
-            return;
-        QString path = QFileDialog::getSaveFileName(this, tr("Export Mask"), settings::lastFolder.get(), tr("PNG masks (*.png)"));
-        if (path.isEmpty())
-            return;
-        if (!path.endsWith(QLatin1String(".png"), Qt::CaseInsensitive))
-            path += QLatin1String(".png");
-        try {
-            saveMask(path.toStdString(), doc_->mask());
-            statusBar()->showMessage(tr("Exported %1").arg(QDir::toNativeSeparators(path)), 4000);
-        } catch (const std::exception &e) {
-            showError(QString::fromStdString(e.what()));
-        }
-    });
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
-    QAction *undo = doc_->undoStack()->createUndoAction(this, tr("&Undo"));
-    undo->setShortcut(QKeySequence::Undo);
-    QAction *redo = doc_->undoStack()->createRedoAction(this, tr("&Redo"));
-    redo->setShortcuts({QKeySequence(tr("Ctrl+Shift+Z")), QKeySequence(tr("Ctrl+Y"))});
-    edit->addAction(undo);
-    edit->addAction(redo);
-    edit->addSeparator();
-    edit->addAction(tr("&Complete Mask from Scribbles"), QKeySequence(tr("Ctrl+Return")), this, &MainWindow::completeMask);
-    edit->addAction(tr("&Invert Mask"), QKeySequence(tr("Ctrl+I")), this, [this] {
-        doc_->replaceLayer(Layer::Mask, inverted(doc_->mask()), tr("Invert mask"));
-    });
-    edit->addAction(tr("C&lean Up Mask"), QKeySequence(tr("Ctrl+K")), this, [this] {
-        if (!doc_->replaceLayer(Layer::Mask, cleanedUp(doc_->mask()), tr("Clean up mask")))
-            statusBar()->showMessage(tr("Clean up: nothing to change"), 3000);
-    });
-    edit->addAction(tr("Clear &Mask"), QKeySequence(tr("Ctrl+Shift+Del")), this, [this] {
-        doc_->replaceLayer(Layer::Mask, Mask(doc_->image().width(), doc_->image().height()), tr("Clear mask"));
-    });
-    edit->addAction(tr("Clear &Scribbles"), QKeySequence(tr("Ctrl+Shift+X")), this, [this] {
-        const Mask none(doc_->image().width(), doc_->image().height());
-        doc_->undoStack()->beginMacro(tr("Clear scribbles"));
-        doc_->replaceLayer(Layer::ObjectScribbles, none, tr("Clear object scribbles"));
-        doc_->replaceLayer(Layer::BackgroundScribbles, none, tr("Clear background scribbles"));
-        doc_->undoStack()->endMacro();
-    });
-
-    QMenu *tools = menuBar()->addMenu(tr("&Tools"));
-    auto *group = new QActionGroup(this);
-    const struct {
-        const char *name;
-        const char *key;
-        Tool tool;
-    } toolList[] = {
-        {QT_TR_NOOP("&Brush"), "B", Tool::Brush},
-        {QT_TR_NOOP("&Eraser"), "E", Tool::Eraser},
-        {QT_TR_NOOP("&Object Scribble"), "Q", Tool::ObjectScribble},
-        {QT_TR_NOOP("Bac&kground Scribble"), "W", Tool::BackgroundScribble},
-        {QT_TR_NOOP("&Polygon Fill"), "P", Tool::Polygon},
-        {QT_TR_NOOP("&Flood Fill"), "G", Tool::Fill},
-    };
-    for (const auto &t : toolList) {
-        QAction *a = tools->addAction(tr(t.name));
-        a->setShortcut(QKeySequence(QString::fromLatin1(t.key)));
-        a->setCheckable(true);
-        a->setChecked(t.tool == Tool::Brush);
-        group->addAction(a);
-        const Tool tool = t.tool;
-        connect(a, &QAction::triggered, this, [this, tool] { canvas_->setTool(tool); });
-    }
-    tools->addSeparator();
-    tools->addAction(tr("Smaller Brush"), QKeySequence(tr("[")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() / 1.2); });
-    tools->addAction(tr("Larger Brush"), QKeySequence(tr("]")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() * 1.2); });
-
-    QMenu *view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Fit to Window"), QKeySequence(tr("F")), canvas_, &Canvas::fitToWindow);
-    view->addAction(tr("&Actual Size (100 %)"), QKeySequence(tr("1")), this, [this] {
-        canvas_->setZoom(1.0, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
-    });
-    view->addAction(tr("Zoom &In"), QKeySequence::ZoomIn, this, [this] { canvas_->zoomBy(1.25, canvas_->rect().center()); });
-    view->addAction(tr("Zoom &Out"), QKeySequence::ZoomOut, this, [this] { canvas_->zoomBy(0.8, canvas_->rect().center()); });
-    view->addSeparator();
-    QAction *showMask = view->addAction(tr("Show &Mask"));
-    showMask->setCheckable(true);
-    showMask->setChecked(true);
-    showMask->setShortcut(QKeySequence(tr("M")));
-    connect(showMask, &QAction::toggled, canvas_, &Canvas::setOverlayVisible);
-    QAction *outline = view->addAction(tr("&Outline Only"));
-    outline->setCheckable(true);
-    outline->setShortcut(QKeySequence(tr("O")));
-    connect(outline, &QAction::toggled, canvas_, &Canvas::setOutlineOnly);
-    QAction *logScale = view->addAction(tr("Histogram &Log Scale"));
-    logScale->setCheckable(true);
-    connect(logScale, &QAction::toggled, histogram_, &HistogramPlot::setLogScale);
-    for (QDockWidget *dock : findChildren<QDockWidget *>())
-        view->addAction(dock->toggleViewAction());
-
-    QMenu *prefs = menuBar()->addMenu(tr("&Settings"));
-    prefs->addAction(tr("Compute &Threads..."), this, [this] {
-        bool ok = false;
-        const int threads = QInputDialog::getInt(this, tr("Compute Threads"),
-                                                 tr("Threads for model inference (0 = one per core, %1 here):").arg(hardwareThreads()),
-                                                 settings::computeThreads.get(), 0, 4 * hardwareThreads(), 1, &ok);
-        if (!ok)
-            return;
-        settings::computeThreads.set(threads);
-        setComputeThreads(threads);
-        updateStatus();
-    });
-
-    QMenu *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence::HelpContents, this, [this] {
-        QString rows;
-        for (QMenu *menu : menuBar()->findChildren<QMenu *>())
-            for (QAction *a : menu->actions())
-                if (!a->shortcut().isEmpty())
-                    rows += QStringLiteral("<tr><td>%1</td><td><b>%2</b></td></tr>")
-                                .arg(a->text().remove(QLatin1Char('&')), a->shortcut().toString(QKeySequence::NativeText));
-        rows += tr("<tr><td>Pan</td><td><b>Space + drag, middle button</b></td></tr>"
-                   "<tr><td>Zoom at the cursor</td><td><b>Wheel</b></td></tr>"
-                   "<tr><td>Brush size</td><td><b>Ctrl + wheel</b></td></tr>"
-                   "<tr><td>Erase scribbles</td><td><b>Shift + scribble</b></td></tr>"
-                   "<tr><td>Close / drop polygon</td><td><b>Double-click or Enter / Escape</b></td></tr>");
-        QMessageBox::information(this, tr("Keyboard Shortcuts"), QStringLiteral("<table cellspacing=4>%1</table>").arg(rows));
-    });
-    help->addAction(tr("&About DifFSS Studio"), this, [this] {
-        const RuntimeInfo info = runtimeInfo();
-        QMessageBox::about(this, tr("About DifFSS Studio"),
-                           tr("<h3>DifFSS Studio %1</h3><p>Label a new object class from one example: paint its mask, "
-                              "add generated variants of it, and segment a folder of images.</p>"
-                              "<p>LibTorch %2, OpenCV %3, Qt %4</p>")
-                               .arg(QString::fromStdString(info.version), QString::fromStdString(info.torchVersion),
-                                    QString::fromStdString(info.opencvVersion), QString::fromLatin1(qVersion())));
-    });
 }
 
 QString MainWindow::chooseFile(const QString &title, const QString &filter)
@@ -553,7 +376,7 @@ bool MainWindow::maybeSave()
     if (answer == QMessageBox::Save) {
         QString path = projectPath_;
         if (path.isEmpty())
-            path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), kProjectFilter);
+            path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), projectFileFilter());
         return !path.isEmpty() && saveProjectAs(path);
     }
     return true;
