@@ -11,19 +11,4 @@ QImage toQImage(const Image &image)
     return view.copy();
 }
 
-QImage maskOverlay(const Mask &mask, const QColor &colour)
-{
-    if (mask.isNull())
-        return {};
-    QImage out(mask.width(), mask.height(), QImage::Format_ARGB32_Premultiplied);
-    const QRgb on = qPremultiply(colour.rgba());
-    for (int y = 0; y < mask.height(); ++y) {
-        const std::uint8_t *in = mask.row(y);
-        auto *line = reinterpret_cast<QRgb *>(out.scanLine(y));
-        for (int x = 0; x < mask.width(); ++x)
-            line[x] = in[x] ? on : 0u;
-    }
-    return out;
-}
-
 } // namespace diffss::ui
