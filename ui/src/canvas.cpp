@@ -262,8 +262,10 @@ void Canvas::mouseReleaseEvent(QMouseEvent *event)
         setTool(tool_); // restores the tool's cursor
         return;
     }
-    if (event->button() == Qt::LeftButton && doc_->inStroke())
+    if (event->button() == Qt::LeftButton && doc_->inStroke()) {
+        doc_->extendStroke(imagePoint(event->position())); // the stroke ends where the button was let go
         doc_->endStroke();
+    }
 }
 
 void Canvas::mouseDoubleClickEvent(QMouseEvent *event)

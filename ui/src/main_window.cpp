@@ -8,6 +8,7 @@
 #include "diffss/runtime.h"
 #include "diffss/scribble_completion.h"
 #include "diffss/ui/canvas.h"
+#include "diffss/ui/cleanup_dialog.h"
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
@@ -101,6 +102,8 @@ MainWindow::MainWindow(QWidget *parent)
         canvas_->setOverlayOpacity(value / 100.0);
         settings::overlayOpacity.set(value / 100.0);
     });
+    canvas_->setBrushRadius(settings::brushRadius.get());
+    connect(canvas_, &Canvas::brushRadiusChanged, this, [](double radius) { settings::brushRadius.set(radius); });
     progress_->setMaximumWidth(160);
     progress_->hide();
     cancel_->hide();
@@ -148,15 +151,8 @@ MainWindow::MainWindow(QWidget *parent)
         emit completionFinished(changed);
     });
     connect(&autosave_, &QFutureWatcher<QString>::finished, this, [this] {
-        const QString error = autosave_.result();
-        if (!error.isEmpty())
-            statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000);
-        else
-            emit autosaved();
-        if (autosavePending_) {
-            autosavePending_ = false;
-            requestAutosave();
-        }
+        if (autosave_.isFinished()) // not a late signal of a write already waited for
+            finishAutosave();
     });
 
     createActions();
@@ -213,6 +209,7 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
         histogram_->setImage(result.image->image);
         doc_->reset(std::move(result.image->image), result.mask ? std::move(result.mask->mask) : Mask(), result.imagePath);
         updateTitle();
+        addRecentFile(result.imagePath);
         if (!result.maskError.isEmpty())
             showError(tr("The image loaded, but its mask did not:\n%1").arg(result.maskError));
         emit loaded();
@@ -237,6 +234,14 @@ void MainWindow::openMask(const QString &path)
 
 bool MainWindow::openProject(const QString &path)
 {
+    if (!loadProjectFile(path))
+        return false;
+    addRecentFile(projectPath_);
+    return true;
+}
+
+bool MainWindow::loadProjectFile(const QString &path)
+{
     try {
         Project project = loadProject(path.toStdString());
         LoadedImage image = loadImage(project.supportImage);
@@ -246,8 +251,8 @@ bool MainWindow::openProject(const QString &path)
         projectPath_ = QFileInfo(path).absoluteFilePath();
         className_ = QString::fromStdString(project.className);
         opacity_->setValue(qRound(project.view.overlayOpacity * 100));
-        canvas_->setOutlineOnly(project.view.outlineOnly);
-        canvas_->setOverlayVisible(project.view.maskVisible);
+        outlineAction_->setChecked(project.view.outlineOnly);
+        showMaskAction_->setChecked(project.view.maskVisible);
         updateTitle();
         emit loaded();
         return true;
@@ -258,6 +263,70 @@ bool MainWindow::openProject(const QString &path)
     }
 }
 
+QStringList MainWindow::recentFiles() const { return settings::recentFiles.get(); }
+
+void MainWindow::addRecentFile(const QString &path)
+{
+    constexpr int kMaxRecent = 10;
+    QStringList list = settings::recentFiles.get();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    list.removeAll(absolute);
+    list.prepend(absolute);
+    while (list.size() > kMaxRecent)
+        list.removeLast();
+    settings::recentFiles.set(list);
+    rebuildRecentMenu();
+}
+
+void MainWindow::openRecent(const QString &path)
+{
+    if (!QFileInfo::exists(path)) {
+        QStringList list = settings::recentFiles.get();
+        list.removeAll(path);
+        settings::recentFiles.set(list);
+        rebuildRecentMenu();
+        showError(tr("%1: the file no longer exists; it was removed from the recent files.").arg(QDir::toNativeSeparators(path)));
+        return;
+    }
+    if (path.endsWith(QLatin1String(".diffss"), Qt::CaseInsensitive))
+        openProject(path);
+    else
+        openImage(path);
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    if (!recentMenu_)
+        return;
+    recentMenu_->clear();
+    const QStringList list = settings::recentFiles.get();
+    for (int i = 0; i < list.size(); ++i) {
+        const QString path = list[i];
+        QAction *a = recentMenu_->addAction(QStringLiteral("&%1 %2").arg((i + 1) % 10).arg(QFileInfo(path).fileName()));
+        a->setToolTip(QDir::toNativeSeparators(path));
+        a->setStatusTip(QDir::toNativeSeparators(path));
+        connect(a, &QAction::triggered, this, [this, path] {
+            if (maybeSave())
+                openRecent(path);
+        });
+    }
+    recentMenu_->addSeparator();
+    QAction *clear = recentMenu_->addAction(tr("&Clear Recent Files"), this, [this] {
+        settings::recentFiles.set({});
+        rebuildRecentMenu();
+    });
+    clear->setEnabled(!list.isEmpty());
+    recentMenu_->setEnabled(true);
+}
+
+void MainWindow::cleanUpMask(const CleanupOptions &options)
+{
+    if (doc_->isEmpty())
+        return;
+    if (!doc_->replaceLayer(Layer::Mask, cleanedUp(doc_->mask(), options), tr("Clean up mask")))
+        statusBar()->showMessage(tr("Clean up: nothing to change"), 3000);
+}
+
 bool MainWindow::saveProjectAs(const QString &path)
 {
     if (doc_->isEmpty())
@@ -265,7 +334,7 @@ bool MainWindow::saveProjectAs(const QString &path)
     Project project;
     project.supportImage = doc_->imagePath().toStdString();
     project.className = className_.toStdString();
-    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), true};
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
     project.mask = doc_->mask();
     try {
         saveProject(path.toStdString(), project);
@@ -325,16 +394,18 @@ void MainWindow::requestAutosave()
 {
     if (doc_->isEmpty())
         return;
-    if (autosave_.isRunning()) {
-        autosavePending_ = true; // the newest state is written when this one is done
-        return;
-    }
+    // At most one write runs. If the previous edit's write is still going,
+    // wait for it instead of queueing: then a crash at any moment loses at
+    // most the edit being written, never two (the recovery test checks this).
+    if (autosave_.isRunning())
+        finishAutosave();
     Project project;
     project.supportImage = QFileInfo(doc_->imagePath()).absoluteFilePath().toStdString();
     project.className = className_.toStdString();
-    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), true};
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
     project.mask = doc_->mask();
     const QString path = recoveryPath();
+    autosaveReported_ = false;
     autosave_.setFuture(QtConcurrent::run([project, path]() -> QString {
         try {
             QDir().mkpath(QFileInfo(path).absolutePath());
@@ -346,6 +417,19 @@ void MainWindow::requestAutosave()
     }));
 }
 
+void MainWindow::finishAutosave()
+{
+    if (autosaveReported_)
+        return;
+    autosave_.waitForFinished();
+    autosaveReported_ = true;
+    const QString error = autosave_.result();
+    if (!error.isEmpty())
+        statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000);
+    else
+        emit autosaved();
+}
+
 void MainWindow::offerRecovery()
 {
     const QString path = recoveryPath();
@@ -355,7 +439,7 @@ void MainWindow::offerRecovery()
         this, tr("Recover Work"),
         tr("DifFSS Studio did not close properly last time. Recover the unsaved work?"),
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
-    if (answer == QMessageBox::Yes && openProject(path)) {
+    if (answer == QMessageBox::Yes && loadProjectFile(path)) {
         projectPath_.clear(); // recovered work is unsaved until the user saves it
         doc_->undoStack()->resetClean();
         updateTitle();

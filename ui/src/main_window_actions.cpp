@@ -7,6 +7,7 @@
 #include "diffss/mask_ops.h"
 #include "diffss/runtime.h"
 #include "diffss/ui/canvas.h"
+#include "diffss/ui/cleanup_dialog.h"
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
@@ -42,6 +43,8 @@ void MainWindow::createActions()
         if (!path.isEmpty())
             openProject(path);
     });
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    rebuildRecentMenu();
     file->addAction(tr("Open &Demo"), this, [this] {
         if (maybeSave())
             openDemo();
@@ -97,9 +100,17 @@ void MainWindow::createActions()
     edit->addAction(tr("&Invert Mask"), QKeySequence(tr("Ctrl+I")), this, [this] {
         doc_->replaceLayer(Layer::Mask, inverted(doc_->mask()), tr("Invert mask"));
     });
-    edit->addAction(tr("C&lean Up Mask"), QKeySequence(tr("Ctrl+K")), this, [this] {
-        if (!doc_->replaceLayer(Layer::Mask, cleanedUp(doc_->mask()), tr("Clean up mask")))
-            statusBar()->showMessage(tr("Clean up: nothing to change"), 3000);
+    edit->addAction(tr("C&lean Up Mask"), QKeySequence(tr("Ctrl+K")), this, [this] { cleanUpMask(CleanupDialog::remembered()); });
+    edit->addAction(tr("Clean Up &Options..."), QKeySequence(tr("Ctrl+Shift+K")), this, [this] {
+        if (doc_->isEmpty())
+            return;
+        auto *dialog = new CleanupDialog(doc_->mask(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::accepted, this, [this, dialog] {
+            CleanupDialog::remember(dialog->options());
+            cleanUpMask(dialog->options());
+        });
+        dialog->open();
     });
     edit->addAction(tr("Clear &Mask"), QKeySequence(tr("Ctrl+Shift+Del")), this, [this] {
         doc_->replaceLayer(Layer::Mask, Mask(doc_->image().width(), doc_->image().height()), tr("Clear mask"));
@@ -147,15 +158,15 @@ void MainWindow::createActions()
     view->addAction(tr("Zoom &In"), QKeySequence::ZoomIn, this, [this] { canvas_->zoomBy(1.25, canvas_->rect().center()); });
     view->addAction(tr("Zoom &Out"), QKeySequence::ZoomOut, this, [this] { canvas_->zoomBy(0.8, canvas_->rect().center()); });
     view->addSeparator();
-    QAction *showMask = view->addAction(tr("Show &Mask"));
-    showMask->setCheckable(true);
-    showMask->setChecked(true);
-    showMask->setShortcut(QKeySequence(tr("M")));
-    connect(showMask, &QAction::toggled, canvas_, &Canvas::setOverlayVisible);
-    QAction *outline = view->addAction(tr("&Outline Only"));
-    outline->setCheckable(true);
-    outline->setShortcut(QKeySequence(tr("O")));
-    connect(outline, &QAction::toggled, canvas_, &Canvas::setOutlineOnly);
+    showMaskAction_ = view->addAction(tr("Show &Mask"));
+    showMaskAction_->setCheckable(true);
+    showMaskAction_->setChecked(true);
+    showMaskAction_->setShortcut(QKeySequence(tr("M")));
+    connect(showMaskAction_, &QAction::toggled, canvas_, &Canvas::setOverlayVisible);
+    outlineAction_ = view->addAction(tr("&Outline Only"));
+    outlineAction_->setCheckable(true);
+    outlineAction_->setShortcut(QKeySequence(tr("O")));
+    connect(outlineAction_, &QAction::toggled, canvas_, &Canvas::setOutlineOnly);
     QAction *logScale = view->addAction(tr("Histogram &Log Scale"));
     logScale->setCheckable(true);
     connect(logScale, &QAction::toggled, histogram_, &HistogramPlot::setLogScale);

@@ -29,6 +29,7 @@ public:
     double brushRadius() const { return radius_; }
     void setOverlayOpacity(double opacity);
     void setOverlayVisible(bool visible);
+    bool overlayVisible() const { return overlayVisible_; }
     void setOutlineOnly(bool outline);
     bool outlineOnly() const { return outline_; }
 

@@ -2,6 +2,7 @@
 
 #include "diffss/image.h"
 #include "diffss/image_io.h"
+#include "diffss/mask_ops.h"
 
 #include <QFutureWatcher>
 #include <QMainWindow>
@@ -10,7 +11,9 @@
 #include <memory>
 #include <optional>
 
+class QAction;
 class QLabel;
+class QMenu;
 class QProgressBar;
 class QPushButton;
 class QSlider;
@@ -36,6 +39,9 @@ public:
     void openImage(const QString &path, const QString &maskPath = QString());
     void openMask(const QString &path);
     bool openProject(const QString &path);
+    // File > Open Recent: images and projects, newest first.
+    QStringList recentFiles() const;
+    void openRecent(const QString &path);
     bool saveProjectAs(const QString &path);
     // Writes the demo data set into the user's data folder and opens its first image.
     void openDemo();
@@ -68,6 +74,11 @@ private:
     void updateTitle();
     void requestAutosave();
     void offerRecovery();
+    bool loadProjectFile(const QString &path);
+    void addRecentFile(const QString &path);
+    void rebuildRecentMenu();
+    void cleanUpMask(const CleanupOptions &options);
+    void finishAutosave();
     bool maybeSave();
     QString chooseFile(const QString &title, const QString &filter);
 
@@ -81,6 +92,9 @@ private:
     QSlider *opacity_;
     QProgressBar *progress_;
     QPushButton *cancel_;
+    QMenu *recentMenu_ = nullptr;
+    QAction *showMaskAction_ = nullptr;
+    QAction *outlineAction_ = nullptr;
 
     ImageInfo info_;
     QString projectPath_;
@@ -88,7 +102,7 @@ private:
     std::shared_ptr<std::atomic_bool> cancelCompletion_;
     QFutureWatcher<std::optional<Mask>> completion_;
     QFutureWatcher<QString> autosave_;
-    bool autosavePending_ = false;
+    bool autosaveReported_ = true; // the last write's result was handled
 };
 
 } // namespace diffss::ui

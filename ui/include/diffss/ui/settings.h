@@ -2,6 +2,7 @@
 
 #include <QSettings>
 #include <QString>
+#include <QStringList>
 #include <QVariant>
 
 namespace diffss::ui {
@@ -28,6 +29,14 @@ inline const Setting<QString> lastFolder{QStringLiteral("files/lastFolder"), QSt
 inline const Setting<double> overlayOpacity{QStringLiteral("view/overlayOpacity"), 0.5};
 inline const Setting<QByteArray> windowGeometry{QStringLiteral("window/geometry"), QByteArray()};
 inline const Setting<QByteArray> windowState{QStringLiteral("window/state"), QByteArray()};
+// Images and projects, newest first.
+inline const Setting<QStringList> recentFiles{QStringLiteral("files/recent"), QStringList()};
+inline const Setting<double> brushRadius{QStringLiteral("tools/brushRadius"), 12.0};
+// Clean-up parameters (see diffss::CleanupOptions).
+inline const Setting<bool> cleanupFillHoles{QStringLiteral("cleanup/fillHoles"), true};
+inline const Setting<int> cleanupMaxHole{QStringLiteral("cleanup/maxHolePixels"), -1};
+inline const Setting<int> cleanupMinRegion{QStringLiteral("cleanup/minRegionPixels"), 64};
+inline const Setting<double> cleanupSmooth{QStringLiteral("cleanup/smoothRadius"), 1.5};
 } // namespace settings
 
 } // namespace diffss::ui

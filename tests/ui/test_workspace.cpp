@@ -1,0 +1,253 @@
+// The annotation workspace around the canvas: crash recovery (a real process
+// killed with SIGKILL), recent files, per-project view settings and the
+// clean-up dialog.
+
+#include "diffss/demo_data.h"
+#include "diffss/image_io.h"
+#include "diffss/mask_ops.h"
+#include "diffss/project.h"
+#include "diffss/ui/canvas.h"
+#include "diffss/ui/cleanup_dialog.h"
+#include "diffss/ui/main_window.h"
+#include "diffss/ui/mask_document.h"
+
+#include <QMenuBar>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QUndoStack>
+#include <QtTest>
+
+using namespace diffss;
+
+namespace {
+
+QAction *findAction(QWidget *window, const QString &text)
+{
+    for (QAction *a : window->findChildren<QAction *>())
+        if (a->text() == text)
+            return a;
+    return nullptr;
+}
+
+// A square with a 3x3 hole in it and a 2x2 speck elsewhere.
+Mask holeAndSpeck(int width, int height)
+{
+    Mask m(width, height);
+    for (int y = 20; y < 60; ++y)
+        for (int x = 20; x < 60; ++x)
+            m.set(x, y, true);
+    for (int y = 39; y < 42; ++y)
+        for (int x = 39; x < 42; ++x)
+            m.set(x, y, false);
+    for (int y = 80; y < 82; ++y)
+        for (int x = 80; x < 82; ++x)
+            m.set(x, y, true);
+    return m;
+}
+
+} // namespace
+
+class TestWorkspace : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+
+    std::unique_ptr<ui::MainWindow> openWindow(const QString &image)
+    {
+        auto window = std::make_unique<ui::MainWindow>();
+        window->resize(1000, 700);
+        window->show();
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        window->openImage(image);
+        if (!loaded.wait(10000))
+            return nullptr;
+        return window;
+    }
+
+    // Runs a painting session, kills it after stroke `killAfter` was reported
+    // and checks the recovery file it leaves.
+    void killAndRecover(const QString &image, int killAfter)
+    {
+        const QString home = dir_.filePath(QStringLiteral("crash-%1").arg(killAfter));
+        QProcess session;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("XDG_DATA_HOME", home + "/data");
+        env.insert("XDG_CONFIG_HOME", home + "/config");
+        env.insert("QT_QPA_PLATFORM", "offscreen");
+        session.setProcessEnvironment(env);
+        session.start(QStringLiteral(DIFFSS_CRASH_SESSION), {image});
+        QVERIFY2(session.waitForStarted(10000), qPrintable(session.errorString()));
+
+        QString recovery;
+        int reported = -1;
+        QByteArray pending;
+        while (reported < killAfter) {
+            if (!session.canReadLine())
+                QVERIFY2(session.waitForReadyRead(30000), "the session stopped reporting");
+            while (session.canReadLine()) {
+                const QString line = QString::fromLocal8Bit(session.readLine()).trimmed();
+                if (line.startsWith("recovery "))
+                    recovery = line.mid(9);
+                else if (line.startsWith("stroke "))
+                    reported = line.mid(7).toInt();
+                else if (line == "done")
+                    QFAIL("the session ended before it was killed");
+            }
+        }
+        session.kill(); // SIGKILL: no handler, no clean-up, no flush
+        QVERIFY(session.waitForFinished(10000));
+        QCOMPARE(session.exitStatus(), QProcess::CrashExit);
+        // Strokes reported between our last read and the kill count too.
+        for (const QByteArray &line : session.readAllStandardOutput().split('\n'))
+            if (line.startsWith("stroke "))
+                reported = std::max(reported, line.mid(7).toInt());
+        QVERIFY(!recovery.isEmpty());
+
+        // The recovery file is whole and holds every reported stroke except
+        // at most the last one, and no partial stroke.
+        if (!QFileInfo::exists(recovery)) { // killed before the first write: only stroke 0 may be lost
+            QVERIFY2(reported <= 0, qPrintable(QStringLiteral("%1 strokes done and no recovery file").arg(reported + 1)));
+            return;
+        }
+        Project project;
+        try {
+            project = loadProject(recovery.toStdString());
+        } catch (const std::exception &e) {
+            QFAIL(e.what());
+        }
+        QCOMPARE(QString::fromStdString(project.supportImage), image);
+        const Mask &mask = project.mask;
+        int present = 0;
+        while (8 + 6 * present < mask.height() && mask.at(mask.width() / 2, 8 + 6 * present))
+            ++present;
+        QVERIFY2(present >= reported, qPrintable(QStringLiteral("reported %1 strokes done, recovered %2").arg(reported + 1).arg(present)));
+        for (int n = 0; n < present; ++n) {
+            const int y = 8 + 6 * n;
+            for (int x = 10; x <= mask.width() - 10; ++x)
+                QVERIFY2(mask.at(x, y), qPrintable(QStringLiteral("stroke %1 is incomplete at x = %2").arg(n).arg(x)));
+            QVERIFY(!mask.at(mask.width() / 2, y + 3)); // nothing between strokes
+        }
+        for (int n = present; 8 + 6 * n < mask.height(); ++n)
+            QVERIFY2(!mask.at(mask.width() / 2, 8 + 6 * n), "strokes are missing in the middle");
+        qInfo("killed after stroke %d was reported; %d strokes recovered", reported, present);
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        QStandardPaths::setTestModeEnabled(true);
+        QFile::remove(ui::MainWindow::recoveryPath());
+        writeDemoDataset(dir_.path().toStdString(), 1);
+    }
+
+    void init() { QFile::remove(ui::MainWindow::recoveryPath()); }
+
+    void recoveryFileSurvivesSigkill()
+    {
+        // A large enough image that writing the recovery copy takes a while
+        // and strokes come faster than it is written.
+        const QString image = dir_.filePath("large.jpg");
+        Image pixels(1000, 800, 3);
+        for (int y = 0; y < pixels.height(); ++y)
+            for (int x = 0; x < pixels.width(); ++x)
+                for (int c = 0; c < 3; ++c)
+                    pixels.row(y)[3 * x + c] = static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c)) & 255);
+        saveImage(image.toStdString(), pixels);
+        for (const int killAfter : {0, 7, 40}) {
+            killAndRecover(image, killAfter);
+            if (QTest::currentTestFailed())
+                return;
+        }
+    }
+
+    void remembersRecentFiles()
+    {
+        const QString image = dir_.filePath("spotted_ball/1.jpg");
+        auto window = openWindow(image);
+        QVERIFY(window);
+        QCOMPARE(window->recentFiles().value(0), image);
+        const QString project = dir_.filePath("recent.diffss");
+        QVERIFY(window->saveProjectAs(project));
+        QVERIFY(window->openProject(project));
+        QCOMPARE(window->recentFiles().value(0), project);
+        QCOMPARE(window->recentFiles().value(1), image);
+        QCOMPARE(window->recentFiles().count(image), 1);
+
+        // The menu lists them; a file that has gone is reported and dropped.
+        QMenu *recent = nullptr;
+        for (QMenu *m : window->menuBar()->findChildren<QMenu *>())
+            if (m->title() == "Open &Recent")
+                recent = m;
+        QVERIFY(recent);
+        QVERIFY(recent->actions().first()->text().endsWith("recent.diffss"));
+        const QString gone = dir_.filePath("gone.jpg");
+        QVERIFY(QFile::copy(image, gone));
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        window->openRecent(gone);
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(window->recentFiles().value(0), gone);
+        QVERIFY(QFile::remove(gone));
+        window->openRecent(gone);
+        QVERIFY(!window->recentFiles().contains(gone));
+        QCOMPARE(window->imagePath(), gone); // what was open stays open
+    }
+
+    void projectKeepsItsViewSettings()
+    {
+        auto window = openWindow(dir_.filePath("striped_flag/1.jpg"));
+        QVERIFY(window);
+        findAction(window.get(), "&Outline Only")->setChecked(true);
+        findAction(window.get(), "Show &Mask")->setChecked(false);
+        window->findChild<QSlider *>()->setValue(80);
+        const QString project = dir_.filePath("view.diffss");
+        QVERIFY(window->saveProjectAs(project));
+
+        ui::MainWindow other;
+        QVERIFY(other.canvas()->overlayVisible() && !other.canvas()->outlineOnly());
+        QVERIFY(other.openProject(project));
+        QVERIFY(other.canvas()->outlineOnly());
+        QVERIFY(!other.canvas()->overlayVisible());
+        QVERIFY(!findAction(&other, "Show &Mask")->isChecked());
+        QCOMPARE(other.findChild<QSlider *>()->value(), 80);
+    }
+
+    void cleanupDialogPreviewsAndCtrlKUsesItsChoice()
+    {
+        const Mask mask = holeAndSpeck(100, 100);
+        CleanupOptions fill;
+        fill.fillHoles = true;
+        fill.minRegionPixels = 10;
+        fill.smoothRadius = 0;
+        {
+            ui::CleanupDialog dialog(mask);
+            QSignalSpy preview(&dialog, &ui::CleanupDialog::previewReady);
+            dialog.setOptions(fill);
+            QTRY_VERIFY_WITH_TIMEOUT(!preview.isEmpty() && preview.last().at(0).toLongLong() == 9
+                                         && preview.last().at(1).toLongLong() == 4, 10000);
+            CleanupOptions nothing = fill;
+            nothing.fillHoles = false;
+            nothing.minRegionPixels = 0;
+            dialog.setOptions(nothing);
+            QTRY_VERIFY_WITH_TIMEOUT(preview.last().at(0).toLongLong() == 0 && preview.last().at(1).toLongLong() == 0, 10000);
+            ui::CleanupDialog::remember(fill);
+        }
+        QCOMPARE(ui::CleanupDialog::remembered().minRegionPixels, 10);
+
+        auto window = openWindow(dir_.filePath("green_leaf/1.jpg"));
+        QVERIFY(window);
+        const Mask start = holeAndSpeck(window->image().width(), window->image().height());
+        window->document()->replaceLayer(ui::Layer::Mask, start, "test mask");
+        findAction(window.get(), "C&lean Up Mask")->trigger();
+        QVERIFY(window->mask() == cleanedUp(start, fill));
+        QCOMPARE(window->mask().count(), start.count() + 9 - 4);
+        window->document()->undoStack()->undo();
+        QVERIFY(window->mask() == start);
+    }
+};
+
+QTEST_MAIN(TestWorkspace)
+#include "test_workspace.moc"
