@@ -21,6 +21,27 @@ const QRgb kMaskColour = qPremultiply(qRgba(255, 64, 160, 255));
 const QRgb kObjectScribble = qPremultiply(qRgba(40, 220, 80, 255));
 const QRgb kBackgroundScribble = qPremultiply(qRgba(40, 140, 255, 255));
 
+constexpr int kMaxLevels = 4;      // down to 1/16
+constexpr int kMinLevelSide = 256; // levels stop before getting this small
+
+// dst (half of src's size, rounded up) := 2x2 box averages of src over the
+// rectangle `dstRect` of dst. Works on any 8-bit-per-channel format.
+void halveInto(const QImage &src, QImage &dst, const QRect &dstRect)
+{
+    const int bpp = src.depth() / 8;
+    const QRect r = dstRect.intersected(dst.rect());
+    for (int y = r.top(); y <= r.bottom(); ++y) {
+        const uchar *a = src.constScanLine(std::min(2 * y, src.height() - 1));
+        const uchar *b = src.constScanLine(std::min(2 * y + 1, src.height() - 1));
+        uchar *out = dst.scanLine(y);
+        for (int x = r.left(); x <= r.right(); ++x) {
+            const int x0 = 2 * x * bpp, x1 = std::min(2 * x + 1, src.width() - 1) * bpp;
+            for (int c = 0; c < bpp; ++c)
+                out[x * bpp + c] = static_cast<uchar>((a[x0 + c] + a[x1 + c] + b[x0 + c] + b[x1 + c] + 2) / 4);
+        }
+    }
+}
+
 } // namespace
 
 Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(document)
@@ -33,6 +54,7 @@ Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(
     connect(doc_, &MaskDocument::layerChanged, this, [this](Layer, const PixelRect &rect) { refresh(rect); });
     connect(doc_, &MaskDocument::resetDone, this, [this] {
         overlay_ = QImage(doc_->image().width(), doc_->image().height(), QImage::Format_ARGB32_Premultiplied);
+        buildPyramid();
         rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
         polygon_.clear();
         fitToWindow();
@@ -140,6 +162,30 @@ void Canvas::rebuildOverlay(const PixelRect &rect)
             out[x] = o[x] ? kObjectScribble : b[x] ? kBackgroundScribble : on ? kMaskColour : 0u;
         }
     }
+    QRect levelRect(r.x, r.y, r.width, r.height);
+    const QImage *source = &overlay_;
+    for (QImage &level : overlayLevels_) {
+        levelRect = QRect(QPoint(levelRect.left() / 2, levelRect.top() / 2), QPoint(levelRect.right() / 2, levelRect.bottom() / 2));
+        halveInto(*source, level, levelRect);
+        source = &level;
+    }
+}
+
+void Canvas::buildPyramid()
+{
+    imageLevels_.clear();
+    overlayLevels_.clear();
+    const QImage *image = &doc_->displayImage();
+    for (int k = 1; k <= kMaxLevels; ++k) {
+        const int w = (image->width() + 1) / 2, h = (image->height() + 1) / 2;
+        if (std::min(w, h) < kMinLevelSide)
+            break;
+        QImage level(w, h, image->format());
+        halveInto(*image, level, level.rect());
+        imageLevels_.push_back(std::move(level));
+        image = &imageLevels_.back();
+        overlayLevels_.emplace_back(w, h, QImage::Format_ARGB32_Premultiplied);
+    }
 }
 
 void Canvas::refresh(const PixelRect &imageRect)
@@ -167,12 +213,21 @@ void Canvas::paintEvent(QPaintEvent *event)
     if (!source.isEmpty()) {
         const QRectF aligned(QPointF(std::floor(source.left()), std::floor(source.top())),
                              QPointF(std::ceil(source.right()), std::ceil(source.bottom())));
-        const QRectF target(toWidget(aligned.topLeft()), toWidget(aligned.bottomRight()));
-        painter.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 1.0);
-        painter.drawImage(target, doc_->displayImage(), aligned);
+        // The smallest pyramid level with at least one pixel per screen pixel.
+        int level = 0;
+        while (level < static_cast<int>(imageLevels_.size()) && zoom_ * (2 << level) <= 1.0)
+            ++level;
+        const double scale = 1 << level;
+        const QRectF levelSource(QPointF(std::floor(aligned.left() / scale), std::floor(aligned.top() / scale)),
+                                 QPointF(std::ceil(aligned.right() / scale), std::ceil(aligned.bottom() / scale)));
+        const QRectF target(toWidget(levelSource.topLeft() * scale), toWidget(levelSource.bottomRight() * scale));
+        const QImage &image = level == 0 ? doc_->displayImage() : imageLevels_[level - 1];
+        const QImage &overlay = level == 0 ? overlay_ : overlayLevels_[level - 1];
+        painter.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ * scale < 1.0);
+        painter.drawImage(target, image, levelSource);
         if (overlayVisible_) {
             painter.setOpacity(opacity_);
-            painter.drawImage(target, overlay_, aligned);
+            painter.drawImage(target, overlay, levelSource);
             painter.setOpacity(1.0);
         }
     }

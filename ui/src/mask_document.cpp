@@ -5,6 +5,8 @@
 #include <QUndoCommand>
 #include <QUndoStack>
 
+#include <functional>
+
 namespace diffss::ui {
 
 namespace {
@@ -17,6 +19,8 @@ public:
         : QUndoCommand(text), doc_(doc), layer_(layer), rect_(rect), before_(std::move(before)), after_(std::move(after))
     {
     }
+
+    std::size_t bytes() const { return before_.capacity() + after_.capacity(); }
 
     void undo() override { doc_->applyPatch(layer_, rect_, before_); }
     void redo() override
@@ -60,7 +64,8 @@ void MaskDocument::reset(Image image, Mask mask, const QString &imagePath)
 {
     undo_->clear();
     image_ = std::move(image);
-    display_ = toQImage(image_);
+    // 32-bit pixels draw without a per-paint conversion.
+    display_ = toQImage(image_).convertToFormat(QImage::Format_RGB32);
     imagePath_ = imagePath;
     if (mask.isNull())
         mask = Mask(image_.width(), image_.height());
@@ -125,6 +130,20 @@ void MaskDocument::pushPatch(Layer layer, const PixelRect &rect, const QString &
         return; // e.g. erasing where nothing was
     pasteRect(shadow, rect, after);
     undo_->push(new PatchCommand(this, layer, rect, std::move(before), std::move(after), text));
+}
+
+std::size_t MaskDocument::historyBytes() const
+{
+    std::size_t total = 0;
+    std::function<void(const QUndoCommand *)> add = [&](const QUndoCommand *c) {
+        if (const auto *patch = dynamic_cast<const PatchCommand *>(c))
+            total += patch->bytes();
+        for (int i = 0; i < c->childCount(); ++i)
+            add(c->child(i));
+    };
+    for (int i = 0; i < undo_->count(); ++i)
+        add(undo_->command(i));
+    return total;
 }
 
 void MaskDocument::applyPatch(Layer layer, const PixelRect &rect, const std::vector<std::uint8_t> &pixels)

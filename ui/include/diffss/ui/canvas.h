@@ -8,6 +8,8 @@
 #include <QVector>
 #include <QWidget>
 
+#include <vector>
+
 namespace diffss::ui {
 
 enum class Tool { Brush, Eraser, ObjectScribble, BackgroundScribble, Polygon, Fill };
@@ -65,6 +67,7 @@ protected:
 
 private:
     void rebuildOverlay(const PixelRect &rect);
+    void buildPyramid();
     void refresh(const PixelRect &imageRect);
     void finishPolygon();
     PixelPoint imagePoint(QPointF widgetPoint) const;
@@ -81,6 +84,11 @@ private:
     bool fitted_ = true;
 
     QImage overlay_;   // premultiplied ARGB, same size as the image
+    // Half, quarter, ... resolution copies of the image and the overlay:
+    // zoomed out, the view draws from the smallest level that still has a
+    // pixel per screen pixel, so panning a 24 MP photo stays fast.
+    std::vector<QImage> imageLevels_;
+    std::vector<QImage> overlayLevels_;
     QVector<QPointF> polygon_;
     QPointF cursor_{-1, -1};
     bool spaceHeld_ = false;

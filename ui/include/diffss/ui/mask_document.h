@@ -39,6 +39,8 @@ public:
     const Mask &layer(Layer layer) const { return layers_[index(layer)]; }
     const Mask &mask() const { return layer(Layer::Mask); }
     QUndoStack *undoStack() const { return undo_; }
+    // Bytes of pixel data the undo history holds (before and after patches).
+    std::size_t historyBytes() const;
 
     // A freehand stroke on one layer: begin, extend segment by segment, end.
     void beginStroke(Layer layer, bool on, double radius, PixelPoint at);
