@@ -8,6 +8,8 @@ namespace diffss::cli {
 // returns an exit code from exit_codes.h.
 int runInfo(const QStringList &args);
 int runDemo(const QStringList &args);
+int runSegment(const QStringList &args);
+int runEval(const QStringList &args);
 int runPlanned(const QString &command, const QString &arrivesWith, const QStringList &args);
 
 } // namespace diffss::cli

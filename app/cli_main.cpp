@@ -60,11 +60,11 @@ int main(int argc, char **argv)
     if (command == QLatin1String("demo"))
         return diffss::cli::runDemo(rest);
     if (command == QLatin1String("segment"))
-        return diffss::cli::runPlanned(command, QStringLiteral("the few-shot segmentation engine"), rest);
+        return diffss::cli::runSegment(rest);
     if (command == QLatin1String("generate"))
         return diffss::cli::runPlanned(command, QStringLiteral("the auxiliary support generators"), rest);
     if (command == QLatin1String("eval"))
-        return diffss::cli::runPlanned(command, QStringLiteral("the few-shot segmentation engine"), rest);
+        return diffss::cli::runEval(rest);
 
     err << "diffss: unknown command '" << command << "'\n\n" << kUsage;
     return diffss::cli::kExitUsage;

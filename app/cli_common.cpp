@@ -1,0 +1,69 @@
+#include "cli_common.h"
+
+#include "exit_codes.h"
+
+#include "diffss/runtime.h"
+
+namespace diffss::cli {
+
+QTextStream &out()
+{
+    static QTextStream stream(stdout);
+    return stream;
+}
+
+QTextStream &err()
+{
+    static QTextStream stream(stderr);
+    return stream;
+}
+
+const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("Compute threads (0 = one per core, the default)."),
+                                  QStringLiteral("N"), QStringLiteral("0"));
+const QCommandLineOption kDevice(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda (default auto)."), QStringLiteral("DEVICE"),
+                                 QStringLiteral("auto"));
+
+
+
+QString helpText(const QCommandLineParser &parser, const QString &command)
+{
+    const QString text = parser.helpText();
+    return QStringLiteral("Usage: ") + command + QStringLiteral(" [options]") + text.mid(text.indexOf(QLatin1Char('\n')));
+}
+
+// Parses; on --help prints and returns kExitOk, on a bad command line prints
+// and returns kExitUsage; otherwise returns -1 to go on.
+int parse(QCommandLineParser &parser, const QStringList &args, const QString &description)
+{
+    parser.setApplicationDescription(description);
+    const QCommandLineOption help = parser.addHelpOption();
+    if (!parser.parse(args)) {
+        err() << args.at(0) << ": " << parser.errorText() << "\n\n" << helpText(parser, args.at(0));
+        return kExitUsage;
+    }
+    if (parser.isSet(help)) {
+        out() << helpText(parser, args.at(0));
+        return kExitOk;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        err() << args.at(0) << ": unexpected argument '" << parser.positionalArguments().first() << "'\n\n" << helpText(parser, args.at(0));
+        return kExitUsage;
+    }
+    return -1;
+}
+
+// Applies --threads; returns kExitUsage on a bad value, else -1.
+int applyThreads(const QCommandLineParser &parser, const QString &command)
+{
+    bool ok = false;
+    const int threads = parser.value(kThreads).toInt(&ok);
+    if (!ok || threads < 0) {
+        err() << command << ": --threads wants a whole number >= 0, not '" << parser.value(kThreads) << "'\n";
+        return kExitUsage;
+    }
+    setComputeThreads(threads);
+    return -1;
+}
+
+
+} // namespace diffss::cli

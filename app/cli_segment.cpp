@@ -1,0 +1,296 @@
+// `diffss segment` and `diffss eval`: the few-shot segmentation engine on the
+// command line.
+
+#include "cli_commands.h"
+#include "cli_common.h"
+#include "exit_codes.h"
+
+#include "diffss/atomic_file.h"
+#include "diffss/batch.h"
+#include "diffss/dataset.h"
+#include "diffss/error.h"
+#include "diffss/evaluation.h"
+#include "diffss/image_io.h"
+#include "diffss/mask_io.h"
+#include "diffss/segmenter.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace diffss::cli {
+
+namespace {
+
+std::atomic_bool interrupted{false};
+
+extern "C" void onInterrupt(int)
+{
+    interrupted = true;
+}
+
+// Ctrl+C asks the work to stop after the current image; results so far are kept.
+void catchInterrupt()
+{
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+}
+
+const QCommandLineOption kBackend(QStringLiteral("backend"), QStringLiteral("classic (built in, the default) or torchscript."),
+                                  QStringLiteral("NAME"), QStringLiteral("classic"));
+const QCommandLineOption kModel(QStringLiteral("model"), QStringLiteral("TorchScript model file (with --backend torchscript)."),
+                                QStringLiteral("FILE"));
+
+// Makes the segmenter the options ask for, or prints why not and returns null.
+std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const QString &command, int &code)
+{
+    code = kExitUsage;
+    const auto device = parseDevice(parser.value(kDevice).toStdString());
+    if (!device) {
+        err() << command << ": unknown device '" << parser.value(kDevice) << "' (use auto, cpu or cuda)\n";
+        return nullptr;
+    }
+    try {
+        resolveDevice(*device);
+    } catch (const std::exception &e) {
+        err() << command << ": " << e.what() << "\n";
+        code = kExitFailed;
+        return nullptr;
+    }
+    const QString backend = parser.value(kBackend);
+    if (backend == QLatin1String("classic")) {
+        if (parser.isSet(kModel)) {
+            err() << command << ": --model is for --backend torchscript; the classic backend needs no model\n";
+            return nullptr;
+        }
+        return makeClassicSegmenter();
+    }
+    if (backend == QLatin1String("torchscript")) {
+        err() << command << ": the torchscript backend is not in this version yet; use --backend classic\n";
+        code = kExitFailed;
+        return nullptr;
+    }
+    err() << command << ": unknown backend '" << backend << "' (use classic or torchscript)\n";
+    return nullptr;
+}
+
+QString seconds(double s)
+{
+    if (s < 0)
+        return QStringLiteral("?");
+    if (s < 90)
+        return QStringLiteral("%1 s").arg(s, 0, 'f', 0);
+    return QStringLiteral("%1 min").arg(s / 60, 0, 'f', 1);
+}
+
+} // namespace
+
+int runSegment(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QCommandLineOption support(QStringLiteral("support"), QStringLiteral("A support image (repeat for K shots)."),
+                                     QStringLiteral("IMG"));
+    const QCommandLineOption mask(QStringLiteral("mask"),
+                                  QStringLiteral("The mask of the support given in the same position (default: the .png beside it)."),
+                                  QStringLiteral("MASK"));
+    const QCommandLineOption auxDir(QStringLiteral("aux-dir"),
+                                    QStringLiteral("Generated variants to add as shots: images with their masks beside them."),
+                                    QStringLiteral("DIR"));
+    const QCommandLineOption queries(QStringLiteral("queries"), QStringLiteral("Folder of query images."), QStringLiteral("DIR"));
+    const QCommandLineOption outDir(QStringLiteral("out"), QStringLiteral("Folder for the masks and results.json."), QStringLiteral("DIR"));
+    const QCommandLineOption overwrite(QStringLiteral("overwrite"),
+                                       QStringLiteral("Segment again queries whose mask exists (default: keep them, resume)."));
+    const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
+    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kDevice, kThreads, overwrite, quiet});
+    const QString command = args.at(0);
+    if (const int code = parse(parser, args,
+                               QStringLiteral("Segments every image in a folder from a support set (K images with masks, plus "
+                                              "generated variants). Writes <stem>.png masks (0/255) and results.json; "
+                                              "resumes an interrupted run; Ctrl+C stops after the current image."));
+        code >= 0)
+        return code;
+    if (const int code = applyThreads(parser, command); code >= 0)
+        return code;
+    const QStringList supportPaths = parser.values(support), maskPaths = parser.values(mask);
+    if (supportPaths.isEmpty() || !parser.isSet(queries) || !parser.isSet(outDir)) {
+        err() << command << ": needs --support IMG [--mask MASK] (one or more), --queries DIR and --out DIR\n";
+        return kExitUsage;
+    }
+    if (maskPaths.size() > supportPaths.size()) {
+        err() << command << ": " << maskPaths.size() << " masks for " << supportPaths.size() << " supports\n";
+        return kExitUsage;
+    }
+    int code = 0;
+    std::unique_ptr<Segmenter> segmenter = makeSegmenter(parser, command, code);
+    if (!segmenter)
+        return code;
+
+    std::vector<Shot> shots;
+    BatchOptions options;
+    try {
+        for (int i = 0; i < supportPaths.size(); ++i) {
+            const std::string image = supportPaths[i].toStdString();
+            std::string maskPath = i < maskPaths.size() ? maskPaths[i].toStdString() : maskBeside(image);
+            if (maskPath.empty())
+                throw IoError(IoErrorKind::Unreadable, image, "no mask given (--mask) and no .png mask beside it");
+            Shot shot;
+            shot.name = image;
+            shot.image = loadImage(image).image;
+            shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
+            shots.push_back(std::move(shot));
+        }
+        if (parser.isSet(auxDir)) {
+            for (const std::string &image : listImages(parser.value(auxDir).toStdString())) {
+                const std::string maskPath = maskBeside(image);
+                if (maskPath.empty())
+                    continue; // not a variant: variants are written with their mask
+                Shot shot;
+                shot.name = image;
+                shot.generated = true;
+                shot.image = loadImage(image).image;
+                shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
+                shots.push_back(std::move(shot));
+            }
+        }
+        for (const Shot &s : shots)
+            options.supportNames.push_back(s.name);
+        segmenter->prepare(shots);
+    } catch (const std::exception &e) {
+        err() << command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+
+    options.queries = parser.value(queries).toStdString();
+    options.outDir = parser.value(outDir).toStdString();
+    options.existing = parser.isSet(overwrite) ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
+    const bool showProgress = !parser.isSet(quiet);
+    catchInterrupt();
+    BatchResult result;
+    try {
+        result = runBatch(
+            *segmenter, options,
+            [&](const BatchItem &item, const BatchProgress &p) {
+                if (!item.error.empty())
+                    err() << "error: " << QString::fromStdString(item.error) << "\n";
+                if (showProgress) {
+                    err() << QStringLiteral("[%1/%2] %3 img/s, ETA %4  %5")
+                                 .arg(p.done)
+                                 .arg(p.total)
+                                 .arg(p.imagesPerSecond, 0, 'f', 2)
+                                 .arg(seconds(p.etaSeconds), QFileInfo(QString::fromStdString(item.query)).fileName())
+                          << "\n";
+                    err().flush();
+                }
+            },
+            [] { return interrupted.load(); });
+    } catch (const std::exception &e) {
+        err() << command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+    const BatchProgress &p = result.progress;
+    out() << "Segmented " << (p.done - p.failed - p.reused) << " of " << p.total << " images";
+    if (p.reused)
+        out() << ", kept " << p.reused << " from an earlier run";
+    if (p.failed)
+        out() << ", " << p.failed << " failed";
+    out() << " (" << shots.size() << " shots, " << QString::fromStdString(segmenter->backend()) << ", "
+          << QString::number(p.imagesPerSecond, 'f', 2) << " img/s). Results: " << QString::fromStdString(result.resultsPath) << "\n";
+    if (result.cancelled) {
+        out() << "Interrupted: run the same command again to resume.\n";
+        return kExitFailed;
+    }
+    return p.failed ? kExitItemErrors : kExitOk;
+}
+
+int runEval(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QCommandLineOption dataset(QStringLiteral("dataset"), QStringLiteral("Folder in FSS-1000 layout: <class>/<n>.jpg + <n>.png."),
+                                     QStringLiteral("DIR"));
+    const QCommandLineOption shots(QStringLiteral("shots"), QStringLiteral("Real supports per episode (default 1)."),
+                                   QStringLiteral("K"), QStringLiteral("1"));
+    const QCommandLineOption aux(QStringLiteral("aux"), QStringLiteral("Generated variants per real support."), QStringLiteral("N"),
+                                 QStringLiteral("0"));
+    const QCommandLineOption generator(QStringLiteral("generator"), QStringLiteral("Generator of the variants."),
+                                       QStringLiteral("NAME"));
+    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the support draw (default 0)."), QStringLiteral("S"),
+                                  QStringLiteral("0"));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Write the result as JSON to this file."), QStringLiteral("OUT"));
+    parser.addOptions({dataset, shots, aux, generator, seed, kBackend, kModel, kDevice, kThreads, json});
+    const QString command = args.at(0);
+    if (const int code = parse(parser, args,
+                               QStringLiteral("Few-shot evaluation: every image is the query once, with K supports drawn "
+                                              "(seeded) from the other images of its class. Prints per-class IoU, mIoU and "
+                                              "FB-IoU."));
+        code >= 0)
+        return code;
+    if (const int code = applyThreads(parser, command); code >= 0)
+        return code;
+    bool okShots = false, okSeed = false, okAux = false;
+    EvalOptions options;
+    options.shots = parser.value(shots).toInt(&okShots);
+    options.seed = parser.value(seed).toULongLong(&okSeed);
+    const int auxCount = parser.value(aux).toInt(&okAux);
+    if (!parser.isSet(dataset) || !okShots || options.shots < 1 || !okSeed || !okAux || auxCount < 0) {
+        err() << command << ": needs --dataset DIR; --shots >= 1, --seed and --aux whole numbers\n";
+        return kExitUsage;
+    }
+    if (auxCount > 0 || parser.isSet(generator)) {
+        err() << command << ": --aux/--generator: generated variants are not in this version yet (they arrive with the "
+              << "generators); evaluate without them\n";
+        return kExitUsage;
+    }
+    int code = 0;
+    std::unique_ptr<Segmenter> segmenter = makeSegmenter(parser, command, code);
+    if (!segmenter)
+        return code;
+    catchInterrupt();
+    const bool tty = isatty(fileno(stderr));
+    options.progress = [tty](int done, int total) {
+        if (tty) {
+            err() << "\r" << done << "/" << total << " episodes";
+            err().flush();
+        }
+        return !interrupted.load();
+    };
+    EvalResult result;
+    try {
+        result = evaluate(parser.value(dataset).toStdString(), *segmenter, options);
+    } catch (const std::exception &e) {
+        err() << (tty ? "\n" : "") << command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+    if (tty)
+        err() << "\n";
+    for (const std::string &s : result.skipped)
+        err() << "skipped " << QString::fromStdString(s) << "\n";
+    out() << QStringLiteral("%1-shot, seed %2, backend %3: %4 episodes in %5 s\n")
+                 .arg(result.shots)
+                 .arg(result.seed)
+                 .arg(QString::fromStdString(result.backend))
+                 .arg(result.episodes)
+                 .arg(result.seconds, 0, 'f', 1);
+    for (const ClassScore &c : result.classes)
+        out() << QStringLiteral("  %1 IoU %2  (%3 episodes)\n").arg(QString::fromStdString(c.name), -24).arg(100 * c.iou, 5, 'f', 1).arg(c.episodes);
+    out() << QStringLiteral("mIoU %1   FB-IoU %2\n").arg(100 * result.miou, 0, 'f', 1).arg(100 * result.fbiou, 0, 'f', 1);
+    if (parser.isSet(json)) {
+        try {
+            const std::string text = toJson(result) + "\n";
+            writeFileAtomically(parser.value(json).toStdString(), text.data(), text.size());
+        } catch (const std::exception &e) {
+            err() << command << ": " << e.what() << "\n";
+            return kExitFailed;
+        }
+    }
+    if (!result.complete) {
+        out() << "Interrupted: the figures cover the episodes done.\n";
+        return kExitFailed;
+    }
+    return kExitOk;
+}
+
+} // namespace diffss::cli

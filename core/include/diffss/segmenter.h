@@ -1,0 +1,97 @@
+#pragma once
+
+#include "diffss/image.h"
+#include "diffss/runtime.h"
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace diffss {
+
+// One support example: an image and its object mask. Generated variants
+// (DifFSS auxiliary supports) reuse their source's mask and count as shots
+// like any other; `generated` only tells reports which is which.
+struct Shot {
+    Image image;            // RGB
+    Mask mask;              // same size as the image
+    std::string name;       // file or variant name, for reports
+    bool generated = false;
+};
+
+// A per-pixel foreground probability in [0, 1], row-major.
+struct ProbabilityMap {
+    int width = 0;
+    int height = 0;
+    std::vector<float> values;
+
+    float at(int x, int y) const { return values[static_cast<std::size_t>(y) * width + x]; }
+};
+
+struct Segmentation {
+    ProbabilityMap probability;  // the query's size
+    Mask mask;                   // probability >= 0.5 (after the backend's own refinement)
+    // How sure the segmenter is, 0..1: the mean of |2p - 1| over the query's
+    // pixels. Low values mean many pixels near 0.5; review those first.
+    double confidence = 0;
+};
+
+// Returns true when the work should stop.
+using CancelFlag = std::function<bool()>;
+
+// Thrown by work that was cancelled through its CancelFlag.
+class Cancelled : public std::runtime_error {
+public:
+    Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// A few-shot segmenter: prepare() once per support set, then segment() many
+// queries of the same class.
+//
+// Thread contract: prepare() runs on one thread while no segment() is in
+// progress. After it returns, segment() is const and may run on any number
+// of threads at once, on the same object. The object must outlive those calls.
+// A segmenter that uses a device (CUDA) keeps its tensors there; only Images,
+// Masks and ProbabilityMaps cross its interface.
+class Segmenter {
+public:
+    virtual ~Segmenter() = default;
+
+    // "classic", "torchscript".
+    virtual std::string backend() const = 0;
+    // A content hash of the model file (empty for the built-in backend).
+    virtual std::string modelHash() const { return {}; }
+    virtual Device device() const { return Device::Cpu; }
+
+    // Takes the support set (K >= 1 shots, real and generated). Throws
+    // std::invalid_argument for an empty set, an empty mask, or a mask whose
+    // size is not its image's (naming the shot).
+    virtual void prepare(const std::vector<Shot> &supports) = 0;
+    bool isPrepared() const { return prepared_; }
+
+    // Segments one query (RGB). Throws std::logic_error before prepare(),
+    // Cancelled when `cancelled` returns true; the result is the query's size.
+    virtual Segmentation segment(const Image &query, const CancelFlag &cancelled = {}) const = 0;
+
+protected:
+    // Checks a support set as prepare() documents; returns nothing, throws.
+    static void validate(const std::vector<Shot> &supports);
+    bool prepared_ = false;
+};
+
+// Parameters of the built-in segmenter; the defaults are the measured best
+// on the development data (docs/EXPERIMENTS.md).
+struct ClassicOptions {
+    int workingSize = 384;      // long side of the internal working resolution
+};
+
+// The built-in segmenter: no weights, works offline (see classic_segmenter.cpp
+// for the method).
+std::unique_ptr<Segmenter> makeClassicSegmenter(const ClassicOptions &options = {});
+
+// Fills probability/mask/confidence consistently from a probability map.
+Segmentation segmentationFrom(ProbabilityMap probability);
+
+} // namespace diffss

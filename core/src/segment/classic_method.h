@@ -1,0 +1,68 @@
+// classic_segmenter.h - training-free, weight-free K-shot segmentation.
+//
+// Given K support images with binary masks and a query image of the same
+// object, estimate a foreground probability map and a binary mask for the
+// query using only classical cues (colour statistics, local keypoint matches,
+// class-agnostic priors) followed by a query-adaptive GrabCut refinement.
+// Deterministic: no randomness except cv::grabCut's internal k-means, whose
+// RNG is re-seeded before every call.
+#pragma once
+
+#include <opencv2/core.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace diffss::classic {
+
+struct Shot {
+    cv::Mat3b image;  // BGR
+    cv::Mat1b mask;   // 0/255, same size as image
+};
+
+struct Params {
+    int workingSize = 384;       // long side of the internal working resolution
+    // --- cue weights (log-odds units) of the fused initial estimate
+    float wColour = 1.0f;        // colour likelihood ratio (support fg vs. bg)
+    float wMatch = 2.0f;         // keypoint-match density
+    float wShape = 1.5f;         // support mask transferred by matched similarity
+    float wSaliency = 1.0f;      // spectral-residual + border-contrast saliency
+    float wTemplate = 1.0f;      // multi-scale gradient template (support mask placed at best NCC)
+    float wCentre = 0.5f;        // weak centre prior
+    float bias = -0.5f;          // global offset (objects are usually < 50 %)
+    // --- colour model
+    int binsL = 8, binsAB = 16;  // Lab histogram resolution
+    float queryBorderBg = 0.5f;
+    float backproj = 0.0f;       // share of the ratio-backprojection colour cue  // share of query border pixels in the bg model
+    // --- keypoints
+    float ratioTest = 0.85f;     // Lowe ratio for SIFT matches
+    int maxKeypoints = 1500;     // per image at working size
+    // --- refinement
+    int grabCutIters = 4;        // 0 disables GrabCut
+    float sureFg = 0.85f;        // prob above which pixels are hard fg seeds
+    float sureBg = 0.15f;        // prob below which pixels are hard bg seeds
+    float selfTrain = 0.5f;      // weight of the query-refitted colour model
+    int onlyCue = 0;             // research: 1 colour,2 match,3 shape,4 saliency,5 fused (no GrabCut)
+    int debug = 0;               // >0: verbose per-episode output in tools
+};
+
+struct Prepared;  // opaque support statistics (immutable once built)
+
+// Precompute support statistics once per support set (K >= 1).
+std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const Params& params);
+
+struct Result {
+    cv::Mat1f probability;  // full query size, values in [0,1]
+    cv::Mat1b mask;         // full query size, 0/255
+    // Confidence in [0,1]: mean of |2p-1| over the working-size probability
+    // map (how decisive the map is), multiplied by the agreement (IoU) between
+    // the thresholded initial estimate and the final mask.
+    float confidence = 0.f;
+};
+
+// Segment one query. Thread-safe for concurrent calls on the same Prepared.
+// If `cancelled` returns true at a checkpoint an empty Result is returned.
+Result segment(const Prepared& prepared, const cv::Mat3b& query, const Params& params,
+               const std::function<bool()>& cancelled = {});
+
+}  // namespace diffss::classic
