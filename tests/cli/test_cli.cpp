@@ -103,9 +103,65 @@ private slots:
 
     void commandsNotYetBuiltSaySoAndFail()
     {
-        const Run r = runCli({"segment"});
+        const Run r = runCli({"generate"});
         QCOMPARE(r.code, 1);
         QVERIFY(r.err.contains("not available"));
+    }
+
+    void segmentWritesMasksAndReportsBadFiles()
+    {
+        QTemporaryDir dir;
+        QCOMPARE(runCli({"demo", "--out", dir.path(), "--images", "4"}).code, 0);
+        const QString queries = dir.filePath("queries");
+        QDir().mkpath(queries);
+        for (int n = 2; n <= 4; ++n)
+            QVERIFY(QFile::copy(dir.filePath(QStringLiteral("spotted_ball/%1.jpg").arg(n)), queries + QStringLiteral("/%1.jpg").arg(n)));
+        QFile bad(queries + "/bad.jpg");
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("this is not a JPEG");
+        bad.close();
+        const QString out = dir.filePath("out");
+        const Run r = runCli({"segment", "--support", dir.filePath("spotted_ball/1.jpg"), "--queries", queries, "--out", out,
+                              "--threads", "1"});
+        QCOMPARE(r.code, 3); // finished, with one per-item error
+        QVERIFY2(r.err.contains("bad.jpg"), qPrintable(r.err));
+        QVERIFY(r.out.contains("Segmented 3 of 4"));
+        for (int n = 2; n <= 4; ++n) {
+            const diffss::LoadedMask m = diffss::loadMask(QStringLiteral("%1/%2.png").arg(out).arg(n).toStdString());
+            QCOMPARE(m.mask.width(), 320);
+            QVERIFY(m.mask.foregroundFraction() > 0.01 && m.mask.foregroundFraction() < 0.6);
+        }
+        QFile results(out + "/results.json");
+        QVERIFY(results.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(results.readAll()).object()["run"].toObject()["failed"].toInt(), 1);
+
+        // Usage errors: no queries; a mask that does not fit its support.
+        QCOMPARE(runCli({"segment", "--support", dir.filePath("spotted_ball/1.jpg"), "--out", out}).code, 2);
+        const Run wrong = runCli({"segment", "--support", dir.filePath("spotted_ball/1.jpg"), "--mask", dir.filePath("x.png"),
+                                  "--queries", queries, "--out", out});
+        QCOMPARE(wrong.code, 1);
+        QVERIFY(wrong.err.contains("x.png"));
+    }
+
+    void evalWritesTheProtocolJson()
+    {
+        QTemporaryDir dir;
+        QCOMPARE(runCli({"demo", "--out", dir.filePath("data"), "--images", "3"}).code, 0);
+        const Run r = runCli({"eval", "--dataset", dir.filePath("data"), "--shots", "1", "--seed", "3", "--json", dir.filePath("e.json")});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("mIoU"), qPrintable(r.out));
+        QFile f(dir.filePath("e.json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(j["episodes"].toInt(), 9);
+        QCOMPARE(j["classes"].toObject().size(), 3);
+        QVERIFY(j["miou"].toDouble() > 0.5 && j["miou"].toDouble() <= 1.0);
+        QVERIFY(j["fbiou"].toDouble() > 0.5);
+        QCOMPARE(j["seed"].toInt(), 3);
+        // Generated variants are not there yet: a clear usage error.
+        const Run aux = runCli({"eval", "--dataset", dir.filePath("data"), "--aux", "4", "--generator", "augment"});
+        QCOMPARE(aux.code, 2);
+        QVERIFY(aux.err.contains("not in this version"));
     }
 
     void demoWritesALoadableDataSet()
