@@ -91,9 +91,13 @@ case "$mode" in
         else
             log "No display: running the command line on the demo data"
             "$build_dir/app/diffss" info
-            "$build_dir/app/diffss" demo --out "$build_dir/demo"
-            echo "Demo data (images and masks, FSS-1000 layout) is in $build_dir/demo."
-            echo "Batch segmentation of it arrives with the few-shot segmentation engine; open it in the studio meanwhile:"
+            "$build_dir/app/diffss" demo --out "$build_dir/demo" --images 12
+            log "Segmenting the demo class 'spotted_ball' from its first image (1-shot)"
+            "$build_dir/app/diffss" segment --support "$build_dir/demo/spotted_ball/1.jpg" \
+                --queries "$build_dir/demo/spotted_ball" --out "$build_dir/demo-results" --overwrite
+            log "Evaluating the built-in segmenter on the demo data (1-shot, every image a query once)"
+            "$build_dir/app/diffss" eval --dataset "$build_dir/demo" --shots 1 --json "$build_dir/demo-results/eval.json"
+            echo "Masks and results.json: $build_dir/demo-results. Open the data in the studio:"
             echo "  $build_dir/app/diffss-studio $build_dir/demo/spotted_ball/1.jpg"
         fi
         ;;
