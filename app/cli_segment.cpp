@@ -13,6 +13,7 @@
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 #include "diffss/segmenter.h"
+#include "diffss/torchscript_segmenter.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -70,9 +71,17 @@ std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const
         return makeClassicSegmenter();
     }
     if (backend == QLatin1String("torchscript")) {
-        err() << command << ": the torchscript backend is not in this version yet; use --backend classic\n";
-        code = kExitFailed;
-        return nullptr;
+        if (!parser.isSet(kModel)) {
+            err() << command << ": --backend torchscript needs --model FILE\n";
+            return nullptr;
+        }
+        try {
+            return loadTorchScriptSegmenter(parser.value(kModel).toStdString(), *device);
+        } catch (const std::exception &e) {
+            err() << command << ": " << e.what() << "\n";
+            code = kExitFailed;
+            return nullptr;
+        }
     }
     err() << command << ": unknown backend '" << backend << "' (use classic or torchscript)\n";
     return nullptr;

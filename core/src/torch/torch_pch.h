@@ -3,3 +3,4 @@
 // what most of them need: ATen and the TorchScript loader.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/script.h>
