@@ -164,6 +164,32 @@ private slots:
         QVERIFY(aux.err.contains("not in this version"));
     }
 
+    // models/export/export_fss.py with Debian's python3-torch, when present:
+    // its archive loads and runs in the engine.
+    void exportedModelsRunInTheEngine()
+    {
+        const QString python = QFile::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        QProcess probe;
+        probe.start(python, {"-c", "import torch"});
+        if (!probe.waitForFinished(60000) || probe.exitCode() != 0)
+            QSKIP("python3-torch is not installed");
+        QTemporaryDir dir;
+        QProcess exporter;
+        exporter.start(python, {QStringLiteral(DIFFSS_SOURCE_DIR "/models/export/export_fss.py"), "--demo", "--size", "64",
+                                "--shots", "vote", "--out", dir.filePath("demo.pt")});
+        QVERIFY(exporter.waitForFinished(120000));
+        QVERIFY2(exporter.exitCode() == 0, exporter.readAllStandardError().constData());
+        QCOMPARE(runCli({"demo", "--out", dir.filePath("data"), "--images", "3"}).code, 0);
+        const Run r = runCli({"eval", "--dataset", dir.filePath("data"), "--shots", "2", "--backend", "torchscript", "--model",
+                              dir.filePath("demo.pt"), "--json", dir.filePath("e.json")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile f(dir.filePath("e.json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(j["backend"].toString(), QString("torchscript"));
+        QCOMPARE(j["episodes"].toInt(), 9);
+    }
+
     void demoWritesALoadableDataSet()
     {
         QTemporaryDir dir;
