@@ -186,11 +186,12 @@ int runSegment(const QStringList &args)
                 if (!item.error.empty())
                     err() << "error: " << QString::fromStdString(item.error) << "\n";
                 if (showProgress) {
-                    err() << QStringLiteral("[%1/%2] %3 img/s, ETA %4  %5")
+                    err() << QStringLiteral("[%1/%2] %3 img/s, ETA %4  %5%6")
                                  .arg(p.done)
                                  .arg(p.total)
                                  .arg(p.imagesPerSecond, 0, 'f', 2)
-                                 .arg(seconds(p.etaSeconds), QFileInfo(QString::fromStdString(item.query)).fileName())
+                                 .arg(seconds(p.etaSeconds), QFileInfo(QString::fromStdString(item.query)).fileName(),
+                                      item.reused ? QStringLiteral(" (kept)") : QString())
                           << "\n";
                     err().flush();
                 }

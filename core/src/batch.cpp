@@ -5,6 +5,10 @@
 #include "diffss/error.h"
 #include "diffss/mask_io.h"
 
+#include "cv_interop.h"
+
+#include <opencv2/imgproc.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -121,6 +125,28 @@ private:
     std::thread thread_; // last: starts after everything above exists
 };
 
+// The query scaled to fit `size` pixels with the mask tinted magenta.
+Image makePreview(const Image &query, const Mask &mask, int size)
+{
+    const double scale = std::min(1.0, static_cast<double>(size) / std::max(query.width(), query.height()));
+    const cv::Size target(std::max(1, static_cast<int>(query.width() * scale)), std::max(1, static_cast<int>(query.height() * scale)));
+    cv::Mat small, smallMask;
+    cv::resize(detail::asMat(query), small, target, 0, 0, cv::INTER_AREA);
+    if (small.channels() == 1)
+        cv::cvtColor(small, small, cv::COLOR_GRAY2RGB);
+    cv::resize(detail::asMat(mask), smallMask, target, 0, 0, cv::INTER_AREA);
+    for (int y = 0; y < small.rows; ++y) {
+        auto *px = small.ptr<cv::Vec3b>(y);
+        const std::uint8_t *m = smallMask.ptr<std::uint8_t>(y);
+        for (int x = 0; x < small.cols; ++x) {
+            const float a = 0.5f * m[x] / 255.0f;
+            px[x] = cv::Vec3b(cv::saturate_cast<std::uint8_t>(px[x][0] * (1 - a) + 255 * a), cv::saturate_cast<std::uint8_t>(px[x][1] * (1 - a) + 40 * a),
+                              cv::saturate_cast<std::uint8_t>(px[x][2] * (1 - a) + 170 * a));
+        }
+    }
+    return detail::toImage(small);
+}
+
 nlohmann::ordered_json toJson(const BatchItem &item)
 {
     nlohmann::ordered_json j;
@@ -210,7 +236,8 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
     std::vector<std::optional<BatchItem>> slots(queries.size());
     for (std::size_t i = 0; i < queries.size(); ++i) {
         const std::string out = (fs::path(options.outDir) / names[i]).string();
-        if (options.existing == ExistingOutputs::Skip && fs::is_regular_file(out, ec)) {
+        const bool keep = options.existing == ExistingOutputs::Skip || options.keep.count(queries[i]) > 0;
+        if (keep && fs::is_regular_file(out, ec)) {
             BatchItem item;
             item.query = queries[i];
             item.maskPath = out;
@@ -226,6 +253,8 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
             slots[i] = item;
             ++result.progress.reused;
             ++result.progress.done;
+            if (callback)
+                callback(item, result.progress);
         } else {
             todo.push_back(i);
         }
@@ -261,6 +290,8 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                     item.maskPath = out;
                     item.foreground = seg.mask.foregroundFraction();
                     item.confidence = seg.confidence;
+                    if (options.previewSize > 0)
+                        item.preview = makePreview(*d->image, seg.mask, options.previewSize);
                     ++segmented;
                 } catch (const Cancelled &) {
                     result.cancelled = true;

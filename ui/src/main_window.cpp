@@ -156,6 +156,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
 
     createActions();
+    createBatchDock();
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
     if (settings::windowGeometry.get().isEmpty())

@@ -151,6 +151,7 @@ void MainWindow::createActions()
     tools->addAction(tr("Larger Brush"), QKeySequence(tr("]")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() * 1.2); });
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
+    viewMenu_ = view;
     view->addAction(tr("&Fit to Window"), QKeySequence(tr("F")), canvas_, &Canvas::fitToWindow);
     view->addAction(tr("&Actual Size (100 %)"), QKeySequence(tr("1")), this, [this] {
         canvas_->setZoom(1.0, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));

@@ -4,6 +4,7 @@
 #include "diffss/segmenter.h"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct BatchOptions {
     ExistingOutputs existing = ExistingOutputs::Skip;
     ImageLimits limits;
     std::vector<std::string> supportNames;   // for results.json
+    // With ExistingOutputs::Overwrite: queries whose existing mask is kept
+    // anyway (e.g. masks a user has reviewed and corrected).
+    std::set<std::string> keep;
+    // When > 0, every item carries a preview: the query scaled to fit this
+    // many pixels, with the mask tinted on it (for result browsers).
+    int previewSize = 0;
 };
 
 // One query's outcome.
@@ -33,6 +40,7 @@ struct BatchItem {
     std::string error;          // "<path>: <problem>" when it failed
     std::string errorKind;      // IoErrorKind name, or "segmentation"
     bool reused = false;        // kept from an earlier run (ExistingOutputs::Skip)
+    Image preview;              // see BatchOptions::previewSize; null for reused and failed items
 };
 
 struct BatchProgress {

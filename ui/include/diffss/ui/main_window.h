@@ -20,6 +20,7 @@ class QSlider;
 
 namespace diffss::ui {
 
+class BatchPanel;
 class Canvas;
 class HistogramPlot;
 class MaskDocument;
@@ -49,6 +50,10 @@ public:
     void completeMask();
 
     MaskDocument *document() const { return doc_; }
+    BatchPanel *batchPanel() const { return batch_; }
+    // Writes the mask being edited back to the open batch result's mask file
+    // and marks that result reviewed. False (with an error shown) otherwise.
+    bool saveCorrection();
     Canvas *canvas() const { return canvas_; }
     const Image &image() const;
     const Mask &mask() const;
@@ -69,6 +74,7 @@ protected:
 
 private:
     void createActions();
+    void createBatchDock();
     void showError(const QString &message);
     void updateStatus();
     void updateTitle();
@@ -93,6 +99,10 @@ private:
     QProgressBar *progress_;
     QPushButton *cancel_;
     QMenu *recentMenu_ = nullptr;
+    QMenu *viewMenu_ = nullptr;
+    BatchPanel *batch_ = nullptr;
+    QString reviewQuery_;   // the batch result open for correction, if any
+    QString reviewMask_;
     QAction *showMaskAction_ = nullptr;
     QAction *outlineAction_ = nullptr;
 

@@ -32,6 +32,8 @@ inline const Setting<QByteArray> windowState{QStringLiteral("window/state"), QBy
 // Images and projects, newest first.
 inline const Setting<QStringList> recentFiles{QStringLiteral("files/recent"), QStringList()};
 inline const Setting<double> brushRadius{QStringLiteral("tools/brushRadius"), 12.0};
+inline const Setting<QString> batchQueries{QStringLiteral("batch/queries"), QString()};
+inline const Setting<QString> batchModel{QStringLiteral("batch/model"), QString()};
 // Clean-up parameters (see diffss::CleanupOptions).
 inline const Setting<bool> cleanupFillHoles{QStringLiteral("cleanup/fillHoles"), true};
 inline const Setting<int> cleanupMaxHole{QStringLiteral("cleanup/maxHolePixels"), -1};

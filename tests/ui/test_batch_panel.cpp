@@ -1,0 +1,164 @@
+// The studio's batch panel, offscreen: a real run on a worker with progress,
+// a bad file reported and skipped, the review queue's order, cancel, and the
+// review loop (open a result, correct it, save it back, add it as a support,
+// re-run the rest without touching the corrected mask).
+
+#include "testutils.h"
+
+#include "diffss/demo_data.h"
+#include "diffss/mask_io.h"
+#include "diffss/ui/batch_panel.h"
+#include "diffss/ui/main_window.h"
+#include "diffss/ui/mask_document.h"
+
+#include <QListWidget>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace diffss;
+
+class TestBatchPanel : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+
+    std::unique_ptr<ui::MainWindow> openWindow()
+    {
+        auto window = std::make_unique<ui::MainWindow>();
+        window->resize(1200, 800);
+        window->show();
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        window->openImage(dir_.filePath("data/spotted_ball/1.jpg"));
+        if (!loaded.wait(10000))
+            return nullptr;
+        return window;
+    }
+
+    QString queryFolder(const QString &name, int copies)
+    {
+        const QString folder = dir_.filePath(name);
+        QDir().mkpath(folder);
+        for (int i = 0; i < copies; ++i)
+            QFile::copy(dir_.filePath(QStringLiteral("data/spotted_ball/%1.jpg").arg(i % 5 + 2)), folder + QStringLiteral("/q%1.jpg").arg(i + 1));
+        return folder;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        QStandardPaths::setTestModeEnabled(true);
+        writeDemoDataset(dir_.filePath("data").toStdString(), 6);
+    }
+
+    void init() { QFile::remove(ui::MainWindow::recoveryPath()); }
+
+    void runsReportsBadFilesAndOrdersTheReviewQueue()
+    {
+        auto window = openWindow();
+        QVERIFY(window);
+        ui::BatchPanel *panel = window->batchPanel();
+        const QString queries = queryFolder("queries", 4);
+        testutils::writeAll(queries + "/broken.jpg", "not an image");
+        panel->setQueryFolder(queries);
+        panel->setModelPath(QString());
+        panel->setOverwrite(true);
+        QSignalSpy finished(panel, &ui::BatchPanel::finished);
+        QSignalSpy progress(panel, &ui::BatchPanel::itemDone);
+        panel->start();
+        QVERIFY(panel->isRunning());
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toBool(), false); // not cancelled
+        QCOMPARE(finished.first().at(1).toInt(), 5);
+        QCOMPARE(finished.first().at(2).toInt(), 1);
+        QCOMPARE(progress.count(), 5);
+        QCOMPARE(progress.last().at(1).toInt(), 5);
+        QCOMPARE(panel->supports().size(), std::size_t(1)); // the image being annotated
+
+        const std::vector<BatchItem> results = panel->results();
+        QCOMPARE(results.size(), std::size_t(5));
+        QVERIFY(!results[0].error.empty()); // failures first
+        QVERIFY(QString::fromStdString(results[0].error).contains("broken.jpg"));
+        for (std::size_t i = 2; i < results.size(); ++i)
+            QVERIFY(results[i - 1].confidence <= results[i].confidence);
+        for (std::size_t i = 1; i < results.size(); ++i) {
+            const Mask m = loadMask(results[i].maskPath).mask;
+            QCOMPARE(m.width(), 320);
+            QVERIFY(m.count() > 0);
+        }
+        QVERIFY(!panel->resultsView()->item(1)->icon().isNull());
+    }
+
+    void cancelStopsWithinAnImage()
+    {
+        auto window = openWindow();
+        QVERIFY(window);
+        ui::BatchPanel *panel = window->batchPanel();
+        panel->setQueryFolder(queryFolder("many", 30));
+        panel->setOverwrite(true);
+        QSignalSpy finished(panel, &ui::BatchPanel::finished);
+        connect(panel, &ui::BatchPanel::itemDone, panel, [panel] { panel->cancel(); });
+        panel->start();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toBool(), true);
+        QVERIFY(finished.first().at(1).toInt() < 30);
+    }
+
+    void reviewCorrectAddAsSupportAndRerun()
+    {
+        auto window = openWindow();
+        QVERIFY(window);
+        ui::BatchPanel *panel = window->batchPanel();
+        panel->setQueryFolder(queryFolder("review", 4));
+        panel->setOverwrite(true);
+        QSignalSpy finished(panel, &ui::BatchPanel::finished);
+        panel->start();
+        QVERIFY(finished.wait(60000));
+
+        // Open the least certain result (Enter on the first item activates it).
+        QListWidget *list = panel->resultsView();
+        list->setFocus();
+        list->setCurrentRow(0);
+        const QString query = list->item(0)->data(Qt::UserRole).toString();
+        const QString maskPath = list->item(0)->data(Qt::UserRole + 1).toString();
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        emit list->itemActivated(list->item(0));
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(window->imagePath(), query);
+        QVERIFY(window->mask() == loadMask(maskPath.toStdString()).mask);
+
+        // Correct it: a block of foreground, then save it back.
+        Mask corrected = window->mask();
+        for (int y = 0; y < 20; ++y)
+            for (int x = 0; x < 20; ++x)
+                corrected.set(x, y, true);
+        window->document()->replaceLayer(ui::Layer::Mask, corrected, "test correction");
+        QVERIFY(window->saveCorrection());
+        QVERIFY(loadMask(maskPath.toStdString()).mask == corrected);
+        QVERIFY(panel->isReviewed(query));
+
+        // Add it as a support and re-run the rest: the corrected mask stays.
+        panel->addSupport(Shot{window->image(), window->mask(), query.toStdString(), false});
+        QCOMPARE(panel->supports().size(), std::size_t(2));
+        finished.clear();
+        panel->start(true);
+        QVERIFY(finished.wait(60000));
+        QVERIFY(loadMask(maskPath.toStdString()).mask == corrected);
+        int reused = 0;
+        for (const BatchItem &item : panel->results())
+            reused += item.reused;
+        QCOMPARE(reused, 1);
+    }
+
+    void saveCorrectionWithoutAResultSaysSo()
+    {
+        auto window = openWindow();
+        QVERIFY(window);
+        QVERIFY(!window->saveCorrection());
+    }
+};
+
+QTEST_MAIN(TestBatchPanel)
+#include "test_batch_panel.moc"

@@ -1,0 +1,103 @@
+#pragma once
+
+#include "diffss/batch.h"
+#include "diffss/segmenter.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QListWidgetItem;
+class QProgressBar;
+class QPushButton;
+
+namespace diffss::ui {
+
+// Batch segmentation of a query folder, and the review queue of its results.
+//
+// Run: the support set is the list of shots added with addSupport(); when
+// it is empty, the image being annotated (from the provider) becomes its
+// first shot. A worker thread creates the segmenter
+// (the built-in one, or a TorchScript model), prepares it and runs the batch:
+// the model and its device never leave that thread; only images, masks and
+// records come back. Progress shows done/total, images per second and the
+// time left; Cancel stops within the current image. Results appear as
+// thumbnails sorted by confidence, least certain first: that is the review
+// order. Double-click opens one for correction.
+class BatchPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit BatchPanel(QWidget *parent = nullptr);
+    ~BatchPanel() override;
+
+    // Called when a run starts: the current support (image with its mask), or
+    // nullopt with nothing to segment from.
+    void setSupportProvider(std::function<std::optional<Shot>()> provider);
+    void addSupport(Shot shot);
+    void clearSupports();
+    const std::vector<Shot> &supports() const { return shots_; }
+
+    void setQueryFolder(const QString &dir);
+    QString queryFolder() const;
+    void setOutputFolder(const QString &dir);
+    QString outputFolder() const;      // default: <queries>/diffss-masks
+    void setModelPath(const QString &path);   // empty: the built-in segmenter
+    QString modelPath() const;
+    void setOverwrite(bool overwrite);
+
+    // Starts a run (no-op while one runs). `rerunUnreviewed`: segment again
+    // everything but the reviewed results (after adding supports).
+    void start(bool rerunUnreviewed = false);
+    void cancel();
+    bool isRunning() const;
+
+    // A result the user corrected and saved: kept by later re-runs.
+    void markReviewed(const QString &query);
+    bool isReviewed(const QString &query) const { return reviewed_.count(query.toStdString()) > 0; }
+
+    // The results so far in review order (least confident first; failures first of all).
+    std::vector<BatchItem> results() const;
+    QListWidget *resultsView() const { return list_; }
+
+signals:
+    void started();
+    void itemDone(const QString &query, int done, int total);
+    void finished(bool cancelled, int done, int failed);
+    void failed(const QString &message);
+    void resultActivated(const QString &query, const QString &mask);
+
+private:
+    void addResult(const BatchItem &item);
+    void updateSupportsLabel();
+
+    std::function<std::optional<Shot>()> provider_;
+    std::vector<Shot> shots_;
+    std::set<std::string> reviewed_;
+    std::vector<BatchItem> items_;
+
+    QLineEdit *queries_;
+    QLineEdit *output_;
+    QLineEdit *model_;
+    QCheckBox *overwrite_;
+    QLabel *supports_;
+    QPushButton *run_;
+    QPushButton *cancel_;
+    QProgressBar *progress_;
+    QLabel *rate_;
+    QListWidget *list_;
+
+    std::shared_ptr<std::atomic_bool> cancelFlag_;
+    QFutureWatcher<QString> watcher_;   // the worker's fatal error, if any
+};
+
+} // namespace diffss::ui

@@ -1,0 +1,321 @@
+#include "diffss/ui/batch_panel.h"
+
+#include "diffss/torchscript_segmenter.h"
+#include "diffss/ui/qimage_convert.h"
+#include "diffss/ui/settings.h"
+
+#include <QCheckBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+
+namespace diffss::ui {
+
+namespace {
+
+constexpr int kThumbnail = 112;
+constexpr int kQueryRole = Qt::UserRole;
+constexpr int kMaskRole = Qt::UserRole + 1;
+constexpr int kOrderRole = Qt::UserRole + 2;   // sort key: failures first, then confidence
+
+QString duration(double seconds)
+{
+    if (seconds < 0)
+        return QObject::tr("?");
+    if (seconds < 90)
+        return QObject::tr("%1 s").arg(qRound(seconds));
+    return QObject::tr("%1 min").arg(seconds / 60, 0, 'f', 1);
+}
+
+// A row with a line edit and a Browse button.
+QWidget *withBrowse(QLineEdit *edit, QWidget *parent, std::function<QString(QWidget *)> choose)
+{
+    auto *row = new QWidget(parent);
+    auto *layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(edit, 1);
+    auto *browse = new QToolButton(row);
+    browse->setText(QStringLiteral("..."));
+    QObject::connect(browse, &QToolButton::clicked, row, [edit, row, choose] {
+        const QString path = choose(row);
+        if (!path.isEmpty())
+            edit->setText(path);
+    });
+    layout->addWidget(browse);
+    return row;
+}
+
+} // namespace
+
+BatchPanel::BatchPanel(QWidget *parent)
+    : QWidget(parent), queries_(new QLineEdit(this)), output_(new QLineEdit(this)), model_(new QLineEdit(this)),
+      overwrite_(new QCheckBox(tr("Overwrite existing masks"), this)), supports_(new QLabel(this)), run_(new QPushButton(tr("Run"), this)),
+      cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), rate_(new QLabel(this)),
+      list_(new QListWidget(this))
+{
+    queries_->setPlaceholderText(tr("Folder of query images"));
+    queries_->setText(settings::batchQueries.get());
+    output_->setPlaceholderText(tr("<queries>/diffss-masks"));
+    model_->setPlaceholderText(tr("Built-in segmenter (no model)"));
+    model_->setText(settings::batchModel.get());
+    model_->setToolTip(tr("A TorchScript few-shot model exported with models/export/export_fss.py; empty for the built-in segmenter."));
+    overwrite_->setToolTip(tr("Off: masks already in the output folder are kept, so an interrupted run resumes."));
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("Queries:"), withBrowse(queries_, this, [](QWidget *w) {
+                     return QFileDialog::getExistingDirectory(w, tr("Query Folder"), settings::batchQueries.get());
+                 }));
+    form->addRow(tr("Output:"), withBrowse(output_, this, [](QWidget *w) { return QFileDialog::getExistingDirectory(w, tr("Output Folder")); }));
+    form->addRow(tr("Model:"), withBrowse(model_, this, [](QWidget *w) {
+                     return QFileDialog::getOpenFileName(w, tr("TorchScript Model"), QString(), tr("TorchScript (*.pt *.pth *.ts);;All files (*)"));
+                 }));
+    form->addRow(overwrite_);
+    form->addRow(tr("Supports:"), supports_);
+
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(run_);
+    buttons->addWidget(cancel_);
+    auto *clear = new QPushButton(tr("Clear Supports"), this);
+    clear->setToolTip(tr("Start the support set over; the next run takes the image being annotated."));
+    connect(clear, &QPushButton::clicked, this, &BatchPanel::clearSupports);
+    buttons->addWidget(clear);
+    cancel_->setEnabled(false);
+    progress_->setFormat(tr("%v / %m"));
+    progress_->setValue(0);
+    rate_->setWordWrap(true);
+
+    list_->setViewMode(QListView::IconMode);
+    list_->setIconSize(QSize(kThumbnail, kThumbnail));
+    list_->setResizeMode(QListView::Adjust);
+    list_->setMovement(QListView::Static);
+    list_->setUniformItemSizes(true);
+    list_->setSpacing(4);
+    list_->setToolTip(tr("Least certain first. Double-click to review and correct."));
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(progress_);
+    layout->addWidget(rate_);
+    layout->addWidget(new QLabel(tr("Results (review queue):"), this));
+    layout->addWidget(list_, 1);
+
+    connect(run_, &QPushButton::clicked, this, [this] { start(); });
+    connect(cancel_, &QPushButton::clicked, this, &BatchPanel::cancel);
+    connect(list_, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
+        if (!item->data(kMaskRole).toString().isEmpty())
+            emit resultActivated(item->data(kQueryRole).toString(), item->data(kMaskRole).toString());
+    });
+    connect(&watcher_, &QFutureWatcher<QString>::finished, this, [this] {
+        run_->setEnabled(true);
+        cancel_->setEnabled(false);
+        const QString error = watcher_.result();
+        const bool cancelled = cancelFlag_ && *cancelFlag_;
+        int failedCount = 0;
+        for (const BatchItem &i : items_)
+            failedCount += !i.error.empty();
+        if (!error.isEmpty()) {
+            rate_->setText(error);
+            emit failed(error);
+        } else {
+            rate_->setText(tr("%1 %2 images, %3 failed.")
+                               .arg(cancelled ? tr("Cancelled after") : tr("Done:"))
+                               .arg(items_.size())
+                               .arg(failedCount));
+        }
+        emit finished(cancelled, static_cast<int>(items_.size()), failedCount);
+    });
+    updateSupportsLabel();
+}
+
+BatchPanel::~BatchPanel()
+{
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+    watcher_.waitForFinished();
+}
+
+void BatchPanel::setSupportProvider(std::function<std::optional<Shot>()> provider)
+{
+    provider_ = std::move(provider);
+    updateSupportsLabel();
+}
+
+void BatchPanel::addSupport(Shot shot)
+{
+    shots_.push_back(std::move(shot));
+    updateSupportsLabel();
+}
+
+void BatchPanel::clearSupports()
+{
+    shots_.clear();
+    updateSupportsLabel();
+}
+
+void BatchPanel::updateSupportsLabel()
+{
+    if (shots_.empty()) {
+        supports_->setText(tr("the image being annotated"));
+        return;
+    }
+    QStringList names;
+    for (const Shot &s : shots_)
+        names << QFileInfo(QString::fromStdString(s.name)).fileName();
+    supports_->setText(tr("%n shot(s): %1", nullptr, static_cast<int>(names.size())).arg(names.join(QStringLiteral(", "))));
+}
+
+void BatchPanel::setQueryFolder(const QString &dir) { queries_->setText(dir); }
+QString BatchPanel::queryFolder() const { return queries_->text().trimmed(); }
+void BatchPanel::setOutputFolder(const QString &dir) { output_->setText(dir); }
+QString BatchPanel::outputFolder() const
+{
+    const QString out = output_->text().trimmed();
+    return out.isEmpty() && !queryFolder().isEmpty() ? QDir(queryFolder()).filePath(QStringLiteral("diffss-masks")) : out;
+}
+void BatchPanel::setModelPath(const QString &path) { model_->setText(path); }
+QString BatchPanel::modelPath() const { return model_->text().trimmed(); }
+void BatchPanel::setOverwrite(bool overwrite) { overwrite_->setChecked(overwrite); }
+bool BatchPanel::isRunning() const { return watcher_.isRunning(); }
+
+void BatchPanel::markReviewed(const QString &query)
+{
+    reviewed_.insert(query.toStdString());
+    for (int i = 0; i < list_->count(); ++i)
+        if (list_->item(i)->data(kQueryRole).toString() == query)
+            list_->item(i)->setText(QStringLiteral("\u2713 ") + QFileInfo(query).fileName());
+}
+
+std::vector<BatchItem> BatchPanel::results() const
+{
+    std::vector<BatchItem> ordered;
+    for (int i = 0; i < list_->count(); ++i) {
+        const QString query = list_->item(i)->data(kQueryRole).toString();
+        for (const BatchItem &item : items_)
+            if (QString::fromStdString(item.query) == query)
+                ordered.push_back(item);
+    }
+    return ordered;
+}
+
+void BatchPanel::start(bool rerunUnreviewed)
+{
+    if (isRunning())
+        return;
+    if (shots_.empty() && provider_)
+        if (std::optional<Shot> current = provider_())
+            addSupport(std::move(*current));
+    std::vector<Shot> shots = shots_;
+    if (shots.empty()) {
+        emit failed(tr("No support: open an image and paint its mask first."));
+        return;
+    }
+    if (queryFolder().isEmpty()) {
+        emit failed(tr("Choose the folder of query images first."));
+        return;
+    }
+    settings::batchQueries.set(queryFolder());
+    settings::batchModel.set(modelPath());
+
+    BatchOptions options;
+    options.queries = QDir(queryFolder()).absolutePath().toStdString();
+    options.outDir = QDir(outputFolder()).absolutePath().toStdString();
+    options.existing = rerunUnreviewed || overwrite_->isChecked() ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
+    if (rerunUnreviewed)
+        options.keep = reviewed_;
+    options.previewSize = kThumbnail;
+    for (const Shot &s : shots)
+        options.supportNames.push_back(s.name);
+
+    items_.clear();
+    list_->clear();
+    progress_->setRange(0, 0);
+    rate_->setText(tr("Preparing %n shot(s)...", nullptr, static_cast<int>(shots.size())));
+    run_->setEnabled(false);
+    cancel_->setEnabled(true);
+    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
+    emit started();
+
+    const std::string model = modelPath().toStdString();
+    auto cancel = cancelFlag_;
+    QPointer<BatchPanel> self(this);
+    // The worker owns the segmenter from creation to destruction.
+    watcher_.setFuture(QtConcurrent::run([shots = std::move(shots), options, model, cancel, self]() -> QString {
+        try {
+            std::unique_ptr<Segmenter> segmenter = model.empty() ? makeClassicSegmenter() : loadTorchScriptSegmenter(model);
+            segmenter->prepare(shots);
+            runBatch(
+                *segmenter, options,
+                [self](const BatchItem &item, const BatchProgress &progress) {
+                    QMetaObject::invokeMethod(self, [self, item, progress] {
+                        if (!self)
+                            return;
+                        self->progress_->setRange(0, progress.total);
+                        self->progress_->setValue(progress.done);
+                        self->rate_->setText(tr("%1 img/s, %2 left, %3 failed")
+                                                 .arg(progress.imagesPerSecond, 0, 'f', 2)
+                                                 .arg(duration(progress.etaSeconds))
+                                                 .arg(progress.failed));
+                        self->addResult(item);
+                        emit self->itemDone(QString::fromStdString(item.query), progress.done, progress.total);
+                    });
+                },
+                [cancel] { return cancel->load(); });
+            return {};
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
+}
+
+void BatchPanel::cancel()
+{
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+}
+
+void BatchPanel::addResult(const BatchItem &item)
+{
+    items_.push_back(item);
+    const QString query = QString::fromStdString(item.query);
+    auto *w = new QListWidgetItem(QFileInfo(query).fileName());
+    w->setData(kQueryRole, query);
+    w->setData(kMaskRole, QString::fromStdString(item.maskPath));
+    const double order = item.error.empty() ? item.confidence : -1.0;
+    w->setData(kOrderRole, order);
+    if (!item.preview.isNull()) {
+        w->setIcon(QIcon(QPixmap::fromImage(toQImage(item.preview))));
+    } else if (!item.error.empty()) {
+        w->setIcon(style()->standardIcon(QStyle::SP_MessageBoxWarning));
+    } else if (item.reused) {
+        w->setIcon(style()->standardIcon(QStyle::SP_DialogApplyButton));
+    }
+    w->setToolTip(item.error.empty() ? tr("%1\nconfidence %2, foreground %3 %%4")
+                                           .arg(QDir::toNativeSeparators(query))
+                                           .arg(item.confidence, 0, 'f', 3)
+                                           .arg(100 * item.foreground, 0, 'f', 1)
+                                           .arg(item.reused ? tr("\n(kept from an earlier run)") : QString())
+                                     : QString::fromStdString(item.error));
+    if (isReviewed(query))
+        w->setText(QStringLiteral("\u2713 ") + w->text());
+    // Insert in review order.
+    int row = 0;
+    while (row < list_->count() && list_->item(row)->data(kOrderRole).toDouble() <= order)
+        ++row;
+    list_->insertItem(row, w);
+}
+
+} // namespace diffss::ui

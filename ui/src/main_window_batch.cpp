@@ -1,0 +1,97 @@
+// The studio's batch segmentation: the Batch dock, its menu, and reviewing
+// results in the canvas (open, correct, save back, add as a support).
+
+#include "diffss/ui/main_window.h"
+
+#include "diffss/mask_io.h"
+#include "diffss/ui/batch_panel.h"
+#include "diffss/ui/mask_document.h"
+
+#include <QAction>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QStatusBar>
+#include <QUndoStack>
+
+namespace diffss::ui {
+
+void MainWindow::createBatchDock()
+{
+    batch_ = new BatchPanel(this);
+    auto *dock = new QDockWidget(tr("Batch"), this);
+    dock->setObjectName(QStringLiteral("batchDock"));
+    dock->setWidget(batch_);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+
+    batch_->setSupportProvider([this]() -> std::optional<Shot> {
+        if (doc_->isEmpty() || doc_->mask().count() == 0)
+            return std::nullopt;
+        return Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false};
+    });
+    connect(batch_, &BatchPanel::failed, this, &MainWindow::showError);
+    connect(batch_, &BatchPanel::finished, this, [this](bool cancelled, int done, int failed) {
+        statusBar()->showMessage(cancelled ? tr("Batch cancelled after %1 images").arg(done)
+                                           : tr("Batch done: %1 images, %2 failed").arg(done).arg(failed),
+                                 8000);
+    });
+    connect(batch_, &BatchPanel::resultActivated, this, [this](const QString &query, const QString &mask) {
+        if (!maybeSave())
+            return;
+        reviewQuery_ = query;
+        reviewMask_ = mask;
+        openImage(query, mask);
+    });
+    // Opening anything else ends the review of a result.
+    connect(this, &MainWindow::loaded, this, [this] {
+        if (QFileInfo(doc_->imagePath()) != QFileInfo(reviewQuery_))
+            reviewQuery_.clear();
+    });
+
+    if (auto *histogram = findChild<QDockWidget *>(QStringLiteral("histogramDock")))
+        tabifyDockWidget(histogram, dock);
+    dock->raise();
+
+    // The Batch menu goes before Help.
+    auto *menu = new QMenu(tr("&Batch"), this);
+    QAction *before = nullptr;
+    for (QAction *a : menuBar()->actions())
+        if (a->text() == tr("&Help"))
+            before = a;
+    menuBar()->insertMenu(before, menu);
+    menu->addAction(tr("&Run Batch"), QKeySequence(tr("Ctrl+R")), this, [this] { batch_->start(); });
+    menu->addAction(tr("&Cancel Batch"), QKeySequence(tr("Ctrl+.")), batch_, &BatchPanel::cancel);
+    menu->addSeparator();
+    menu->addAction(tr("&Save Correction to Results"), QKeySequence(tr("Ctrl+Alt+S")), this, &MainWindow::saveCorrection);
+    menu->addAction(tr("&Add Current Image as Support"), QKeySequence(tr("Ctrl+Alt+A")), this, [this] {
+        if (doc_->isEmpty() || doc_->mask().count() == 0) {
+            showError(tr("Paint the object's mask first: a support is an image with its mask."));
+            return;
+        }
+        batch_->addSupport(Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false});
+        statusBar()->showMessage(tr("%1 added: the support set has %2 shots").arg(QFileInfo(doc_->imagePath()).fileName()).arg(batch_->supports().size()),
+                                 6000);
+    });
+    menu->addAction(tr("Re-run &Unreviewed with All Supports"), QKeySequence(tr("Ctrl+Shift+R")), this, [this] { batch_->start(true); });
+    viewMenu_->addAction(dock->toggleViewAction());
+}
+
+bool MainWindow::saveCorrection()
+{
+    if (reviewQuery_.isEmpty() || reviewMask_.isEmpty()) {
+        showError(tr("No batch result is open: double-click one in the Batch panel first."));
+        return false;
+    }
+    try {
+        saveMask(reviewMask_.toStdString(), doc_->mask());
+    } catch (const std::exception &e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    batch_->markReviewed(reviewQuery_);
+    doc_->undoStack()->setClean();
+    statusBar()->showMessage(tr("Saved the corrected mask of %1").arg(QFileInfo(reviewQuery_).fileName()), 5000);
+    return true;
+}
+
+} // namespace diffss::ui
