@@ -1,5 +1,7 @@
 #include "diffss/runtime.h"
 
+#include <opencv2/core/utility.hpp>
+
 #include "diffss/version.h"
 
 #include <opencv2/core/version.hpp>
@@ -57,6 +59,7 @@ int setComputeThreads(int threads)
 {
     const int count = threads > 0 ? threads : hardwareThreads();
     detail::setTorchThreads(count);
+    cv::setNumThreads(count); // the built-in segmenter's OpenCV kernels
     return count;
 }
 

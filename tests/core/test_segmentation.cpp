@@ -302,6 +302,34 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Cancelled, segmenter->segment(a.image, [] { return true; }));
     }
 
+    // The built-in segmenter's target on the development photos, with the
+    // protocol of `diffss eval` (every image a query, seed 0): at least 62
+    // mIoU 1-shot, no class below 25, and 2 shots not lower than 1.
+    void classicMeetsTheDevFssTarget()
+    {
+        const QString data = testutils::sharedDataDir();
+        if (data.isEmpty() || !QFileInfo::exists(data + "/dev-fss"))
+            QSKIP("../shared/data/dev-fss is not here");
+        auto segmenter = makeClassicSegmenter();
+        double oneShot = 0;
+        for (const int shots : {1, 2}) {
+            EvalOptions options;
+            options.shots = shots;
+            const EvalResult r = evaluate((data + "/dev-fss").toStdString(), *segmenter, options);
+            for (const ClassScore &c : r.classes) {
+                qInfo("%d-shot %s IoU %.3f", shots, c.name.c_str(), c.iou);
+                QVERIFY2(c.iou >= 0.25, c.name.c_str());
+            }
+            qInfo("%d-shot mIoU %.3f, FB-IoU %.3f, %.1f s", shots, r.miou, r.fbiou, r.seconds);
+            if (shots == 1) {
+                oneShot = r.miou;
+                QVERIFY2(r.miou >= 0.62, qPrintable(QString::number(r.miou)));
+            } else {
+                QVERIFY2(r.miou >= oneShot - 1e-9, qPrintable(QString::number(r.miou)));
+            }
+        }
+    }
+
     void classicSegmentsTheDemoClasses()
     {
         auto segmenter = makeClassicSegmenter();

@@ -16,8 +16,8 @@ std::optional<Device> parseDevice(std::string_view text);   // "auto", "cpu", "c
 // this build or machine has none, saying which.
 Device resolveDevice(Device requested);
 
-// LibTorch's intra-op threads (Debian's build starts with one). 0 = one per
-// core. Call from the main thread before starting work; returns the count set.
+// LibTorch's intra-op threads (Debian's build starts with one) and OpenCV's
+// worker threads. 0 = one per core. Call from the main thread before starting work; returns the count set.
 int setComputeThreads(int threads);
 int computeThreads();
 int hardwareThreads();

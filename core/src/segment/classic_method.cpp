@@ -8,21 +8,21 @@
 //     the local foreground evidence (Gaussian splats).
 //  3. Shape cue: per support, a RANSAC similarity transform from the fg
 //     matches warps the support mask onto the query.
-//  4. Class-agnostic priors: spectral-residual saliency and a centre prior.
-//  5. Fusion in log-odds, one round of query self-training (colour
-//     histograms re-fitted on the query with the fused map as soft labels),
-//     then GrabCut initialised from the map (sure/probable fg/bg).
+//  4. Class-agnostic priors: minimum-barrier-distance (MBD) saliency w.r.t.
+//     the image border, and a centre prior.
+//  5. Fusion in log-odds (weighted sum), light Gaussian smoothing, an initial
+//     mask whose threshold is moved so that its area is within
+//     [sizeLo, sizeHi] x the supports' fg fraction, then GrabCut initialised
+//     with probable-fg / probable-bg labels only (no hard seeds), so that its
+//     colour GMMs are re-fitted on the query itself.
 //  6. Probability and mask upsampled to the query's full resolution.
 #include "classic_method.h"
 
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/saliency.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <opencv2/imgcodecs.hpp>
 #include <cmath>
 
 namespace diffss::classic {
@@ -137,19 +137,6 @@ cv::Mat1f borderBarrier(const cv::Mat3b& lab, int passes = 3) {
     return total;
 }
 
-// Gradient-magnitude image (float, of the L channel) used for template matching.
-cv::Mat1f gradMag(const cv::Mat3b& bgr) {
-    cv::Mat1f g, gx, gy;
-    cv::Mat gray;
-    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-    gray.convertTo(g, CV_32F, 1.0 / 255);
-    cv::GaussianBlur(g, g, cv::Size(), 1.0);
-    cv::Sobel(g, gx, CV_32F, 1, 0);
-    cv::Sobel(g, gy, CV_32F, 0, 1);
-    cv::magnitude(gx, gy, g);
-    return g;
-}
-
 }  // namespace
 
 struct Prepared {
@@ -161,11 +148,8 @@ struct Prepared {
     std::vector<uchar> kpFg;           // keypoint lies on support foreground
     std::vector<cv::Mat1b> masks;      // support masks at working size
     float fgFraction = 0.f;            // mean support foreground area fraction
-    std::vector<cv::Mat1f> tmplGrad;   // support gradient magnitude, cropped to the fg box (coarse res)
-    std::vector<cv::Mat1b> tmplMask;   // support mask cropped to the fg box (coarse res)
 };
 
-constexpr int kCoarse = 128;  // long side for multi-scale template matching
 
 std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const Params& p) {
     auto prep = std::make_shared<Prepared>();
@@ -181,15 +165,6 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
         prep->masks.push_back(mask);
         prep->fgFraction += float(cv::countNonZero(mask)) / mask.total() / supports.size();
 
-        {   // template for the multi-scale shape search
-            cv::Mat3b c = toWorking(s.image, kCoarse);
-            cv::Mat1b cm = toWorking(s.mask, kCoarse, cv::INTER_AREA) > 127;
-            cv::Rect box = cv::boundingRect(cm);
-            if (box.area() > 16) {
-                prep->tmplGrad.push_back(gradMag(c)(box).clone());
-                prep->tmplMask.push_back(cm(box).clone());
-            }
-        }
         cv::Mat1i idx = prep->bins.index(toLab(img));
         cv::Mat1f fgw, bgw;
         mask.convertTo(fgw, CV_32F, 1.0 / 255);
@@ -234,15 +209,6 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     cv::Mat1f qBorderHist = histogram(idx, border, prep.bins);
     cv::Mat1f bgHist = (1.f - p.queryBorderBg) * prep.bgHist + p.queryBorderBg * qBorderHist;
     cv::Mat1f colourLogit = logRatio(lookup(idx, prep.fgHist), lookup(idx, bgHist));
-    if (p.backproj > 0) {
-        // Ratio backprojection: P(fg | c) ~ pi * H_fg(c) / H_query(c), where pi is
-        // the expected fg fraction; needs no model of the query's background.
-        cv::Mat1f qHist = histogram(idx, cv::Mat1f::ones(sz), prep.bins);
-        cv::Mat1f r = std::max(prep.fgFraction, 0.02f) * lookup(idx, prep.fgHist) / lookup(idx, qHist);
-        r = cv::min(cv::max(r, 0.02f), 0.98f);
-        cv::Mat1f bp = logRatio(r, 1.f - r);
-        colourLogit = (1.f - p.backproj) * colourLogit + p.backproj * bp;
-    }
 
     // 2. Match cue.
     cv::Mat1f fgHits = cv::Mat1f::zeros(sz), bgHits = cv::Mat1f::zeros(sz);
@@ -308,43 +274,7 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     cv::Mat1f shapeLogit = cv::Mat1f::zeros(sz);
     if (shapeVotes > 0) shapeLogit = 2.f * shape / float(shapeVotes) - 1.f;
 
-    // 3b. Template cue: masked NCC of support gradient templates over the
-    // query at several scales; the best placement of each support mask votes.
-    cv::Mat1f tmplLogit = cv::Mat1f::zeros(sz);
-    if (p.wTemplate > 0 && !prep.tmplGrad.empty()) {
-        cv::Mat3b small = toWorking(query, kCoarse);
-        cv::Mat1f qg = gradMag(small);
-        const double qLong = std::max(small.cols, small.rows);
-        cv::Mat1f votes = cv::Mat1f::zeros(small.size());
-        for (size_t k = 0; k < prep.tmplGrad.size(); ++k) {
-            const cv::Mat1f& tg = prep.tmplGrad[k];
-            double best = -2; cv::Rect bestBox; cv::Mat1b bestMask;
-            for (double f : {0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0}) {
-                double s = f * qLong / std::max(tg.cols, tg.rows);
-                cv::Size ts(std::max(4, int(tg.cols * s)), std::max(4, int(tg.rows * s)));
-                if (ts.width > qg.cols || ts.height > qg.rows) continue;
-                cv::Mat1f t; cv::Mat1b m;
-                cv::resize(tg, t, ts, 0, 0, cv::INTER_AREA);
-                cv::resize(prep.tmplMask[k], m, ts, 0, 0, cv::INTER_NEAREST);
-                cv::Mat1f r;
-                cv::matchTemplate(qg, t, r, cv::TM_CCORR_NORMED, m);
-                cv::patchNaNs(r, 0);
-                double mx; cv::Point loc;
-                cv::minMaxLoc(r, nullptr, &mx, nullptr, &loc);
-                if (mx > best) { best = mx; bestBox = cv::Rect(loc, ts); bestMask = m; }
-            }
-            if (best > -2) {
-                cv::Mat1f mf;
-                bestMask.convertTo(mf, CV_32F, 1.0 / 255);
-                votes(bestBox) += mf;
-            }
-        }
-        cv::resize(votes / float(prep.tmplGrad.size()), tmplLogit, sz, 0, 0, cv::INTER_LINEAR);
-        cv::GaussianBlur(tmplLogit, tmplLogit, cv::Size(), 0.02 * diag);
-        tmplLogit = 2.f * tmplLogit - 1.f;
-    }
-
-    // 4. Saliency (spectral residual) and centre prior.
+    // 4. Border saliency (MBD) and centre prior.
     cv::Mat1f salLogit = cv::Mat1f::zeros(sz);
     {
         cv::Mat3b smooth;
@@ -361,32 +291,34 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
             centre(y, x) = 1.f - 8.f * (dx * dx + dy * dy);  // +1 centre, -1 corners
         }
 
-    // 5. Fusion + self-training + GrabCut.
-    cv::Mat1f logit = p.bias + p.wColour * colourLogit + p.wMatch * matchLogit + p.wShape * shapeLogit + p.wTemplate * tmplLogit +
+    // 5. Fusion + size prior + GrabCut.
+    cv::Mat1f logit = p.bias + p.wColour * colourLogit + p.wMatch * matchLogit + p.wShape * shapeLogit +
                       p.wSaliency * salLogit + p.wCentre * centre;
-    if (p.onlyCue >= 1 && p.onlyCue <= 4 || p.onlyCue == 6) {
-        const cv::Mat1f* cues[] = {&colourLogit, &matchLogit, &shapeLogit, &salLogit, nullptr, &tmplLogit};
-        logit = cues[p.onlyCue - 1]->clone();
-    }
+    if (p.smoothSigma > 0) cv::GaussianBlur(logit, logit, cv::Size(), p.smoothSigma * diag);
     cv::Mat1f prob = sigmoid(logit);
-    if (p.selfTrain > 0 && p.onlyCue == 0) {
-        cv::Mat1f wf, wb;
-        cv::pow(prob, 2.0, wf);
-        cv::pow(1.f - prob, 2.0, wb);
-        cv::Mat1f qf = lookup(idx, histogram(idx, wf, prep.bins));
-        cv::Mat1f qb = lookup(idx, histogram(idx, wb, prep.bins));
-        logit += p.selfTrain * logRatio(qf, qb);
-        prob = sigmoid(logit);
-    }
     cv::Mat1f initProb = prob.clone();
     if (stop()) return {};
 
-    cv::Mat1b mask = prob > 0.5f;
-    if (p.grabCutIters > 0 && p.onlyCue == 0) {
+    // Size prior: the initial fg threshold is moved so that the initial area
+    // lies within [sizeLo, sizeHi] x the supports' mean fg area fraction.
+    float thr = 0.5f;
+    if (p.sizeLo > 0 || p.sizeHi > 0) {
+        std::vector<float> v(prob.begin(), prob.end());
+        std::sort(v.begin(), v.end());
+        auto thrForArea = [&](float frac) {  // threshold leaving `frac` of pixels above
+            size_t i = size_t(std::clamp(1.f - frac, 0.f, 1.f) * (v.size() - 1));
+            return v[i];
+        };
+        float area = float(cv::countNonZero(prob > 0.5f)) / prob.total();
+        if (p.sizeLo > 0 && area < p.sizeLo * prep.fgFraction) thr = thrForArea(p.sizeLo * prep.fgFraction);
+        if (p.sizeHi > 0 && area > p.sizeHi * prep.fgFraction) thr = thrForArea(std::min(0.95f, p.sizeHi * prep.fgFraction));
+    }
+    cv::Mat1b mask = prob > thr;
+    if (p.grabCutIters > 0) {
         cv::Mat1b gc(sz);
         for (int i = 0; i < (int)gc.total(); ++i) {
             float v = prob(i);
-            gc(i) = v > p.sureFg ? cv::GC_FGD : v > 0.5f ? cv::GC_PR_FGD : v < p.sureBg ? cv::GC_BGD : cv::GC_PR_BGD;
+            gc(i) = v > p.sureFg ? cv::GC_FGD : v > thr ? cv::GC_PR_FGD : v < p.sureBg ? cv::GC_BGD : cv::GC_PR_BGD;
         }
         int nf = cv::countNonZero(gc == cv::GC_FGD) + cv::countNonZero(gc == cv::GC_PR_FGD);
         int nb = cv::countNonZero(gc == cv::GC_BGD) + cv::countNonZero(gc == cv::GC_PR_BGD);
@@ -401,18 +333,9 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     }
     if (stop()) return {};
 
-    if (p.debug >= 2) {  // research dump: image | colour | match | shape | saliency | init | final
-        static std::atomic<int> counter{0};
-        auto vis = [&](const cv::Mat1f& l) { cv::Mat1f pr = sigmoid(l); cv::Mat3b o; cv::Mat1b b; pr.convertTo(b, CV_8U, 255); cv::cvtColor(b, o, cv::COLOR_GRAY2BGR); return o; };
-        cv::Mat1b m8; mask.copyTo(m8); cv::Mat3b mm; cv::cvtColor(m8, mm, cv::COLOR_GRAY2BGR);
-        cv::Mat3b ip; cv::Mat1b ib; initProb.convertTo(ib, CV_8U, 255); cv::cvtColor(ib, ip, cv::COLOR_GRAY2BGR);
-        std::vector<cv::Mat> row = {img, vis(colourLogit), vis(2 * matchLogit), vis(2 * tmplLogit), vis(2 * salLogit), ip, mm};
-        cv::Mat out; cv::hconcat(row, out);
-        cv::imwrite(cv::format("/tmp/fss-proto/dbg/%03d.jpg", counter++), out);
-    }
     // Confidence: decisiveness of the map times agreement of init and final.
     cv::Mat1f dec = cv::abs(2.f * prob - 1.f);
-    cv::Mat1b initMask = initProb > 0.5f;
+    cv::Mat1b initMask = initProb > thr;
     double inter = cv::countNonZero(initMask & mask), uni = cv::countNonZero(initMask | mask);
     res.confidence = float(cv::mean(dec)[0] * (uni > 0 ? inter / uni : 1.0));
 

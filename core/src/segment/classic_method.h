@@ -4,6 +4,8 @@
 // object, estimate a foreground probability map and a binary mask for the
 // query using only classical cues (colour statistics, local keypoint matches,
 // class-agnostic priors) followed by a query-adaptive GrabCut refinement.
+// GrabCut is initialised with *probable* labels only, so its colour models are
+// re-estimated on the query itself: this tolerates support/query scene changes.
 // Deterministic: no randomness except cv::grabCut's internal k-means, whose
 // RNG is re-seeded before every call.
 #pragma once
@@ -24,26 +26,24 @@ struct Params {
     int workingSize = 384;       // long side of the internal working resolution
     // --- cue weights (log-odds units) of the fused initial estimate
     float wColour = 1.0f;        // colour likelihood ratio (support fg vs. bg)
-    float wMatch = 2.0f;         // keypoint-match density
-    float wShape = 1.5f;         // support mask transferred by matched similarity
-    float wSaliency = 1.0f;      // spectral-residual + border-contrast saliency
-    float wTemplate = 1.0f;      // multi-scale gradient template (support mask placed at best NCC)
-    float wCentre = 0.5f;        // weak centre prior
+    float wMatch = 2.0f;         // SIFT keypoint-match density
+    float wShape = 1.5f;         // support mask transferred by a matched similarity
+    float wSaliency = 1.0f;      // minimum-barrier-distance border saliency
+    float wCentre = 1.0f;        // centre prior (+1 centre .. -1 corners)
     float bias = -0.5f;          // global offset (objects are usually < 50 %)
     // --- colour model
     int binsL = 8, binsAB = 16;  // Lab histogram resolution
-    float queryBorderBg = 0.5f;
-    float backproj = 0.0f;       // share of the ratio-backprojection colour cue  // share of query border pixels in the bg model
+    float queryBorderBg = 0.5f;  // share of query border pixels in the bg model
     // --- keypoints
-    float ratioTest = 0.85f;     // Lowe ratio for SIFT matches
+    float ratioTest = 0.75f;     // Lowe ratio for SIFT matches
     int maxKeypoints = 1500;     // per image at working size
-    // --- refinement
+    // --- initial mask and refinement
+    float smoothSigma = 0.01f;   // Gaussian smoothing of the fused log-odds, x image diagonal
+    float sizeLo = 0.5f;         // initial fg area >= sizeLo x support fg fraction (0 = off)
+    float sizeHi = 3.0f;         // initial fg area <= sizeHi x support fg fraction (0 = off)
     int grabCutIters = 4;        // 0 disables GrabCut
-    float sureFg = 0.85f;        // prob above which pixels are hard fg seeds
-    float sureBg = 0.15f;        // prob below which pixels are hard bg seeds
-    float selfTrain = 0.5f;      // weight of the query-refitted colour model
-    int onlyCue = 0;             // research: 1 colour,2 match,3 shape,4 saliency,5 fused (no GrabCut)
-    int debug = 0;               // >0: verbose per-episode output in tools
+    float sureFg = 1.0f;         // prob above which pixels are hard fg seeds (1 = none)
+    float sureBg = 0.0f;         // prob below which pixels are hard bg seeds (0 = none)
 };
 
 struct Prepared;  // opaque support statistics (immutable once built)
