@@ -1,6 +1,7 @@
 // `diffss-studio`: the desktop program. Parses arguments and opens the window.
 
 #include "diffss/runtime.h"
+#include "diffss/ui/batch_panel.h"
 #include "diffss/ui/main_window.h"
 #include "diffss/ui/settings.h"
 #include "diffss/version.h"
@@ -29,7 +30,10 @@ int main(int argc, char **argv)
                                      QStringLiteral("N"));
     const QCommandLineOption quitAfter(QStringLiteral("quit-after"),
                                        QStringLiteral("Close after MS milliseconds (for scripted screenshots)."), QStringLiteral("MS"));
-    parser.addOptions({mask, demo, threads, quitAfter});
+    const QCommandLineOption batch(QStringLiteral("batch"),
+                                   QStringLiteral("Once the image is open, segment this folder of queries from it (Batch panel)."),
+                                   QStringLiteral("DIR"));
+    parser.addOptions({mask, demo, threads, quitAfter, batch});
     parser.addPositionalArgument(QStringLiteral("image"), QStringLiteral("Support image to open."), QStringLiteral("[image]"));
     parser.process(app);
 
@@ -38,6 +42,17 @@ int main(int argc, char **argv)
 
     diffss::ui::MainWindow window;
     window.show();
+    if (parser.isSet(batch)) {
+        const QString dir = parser.value(batch);
+        QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, [&window, dir] {
+            static bool once = false;
+            if (once)
+                return;
+            once = true;
+            window.batchPanel()->setQueryFolder(dir);
+            window.batchPanel()->start();
+        });
+    }
     if (parser.isSet(demo))
         window.openDemo();
     else if (!parser.positionalArguments().isEmpty())
