@@ -10,6 +10,7 @@ int runInfo(const QStringList &args);
 int runDemo(const QStringList &args);
 int runSegment(const QStringList &args);
 int runEval(const QStringList &args);
+int runGenerate(const QStringList &args);
 int runPlanned(const QString &command, const QString &arrivesWith, const QStringList &args);
 
 } // namespace diffss::cli

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     if (command == QLatin1String("segment"))
         return diffss::cli::runSegment(rest);
     if (command == QLatin1String("generate"))
-        return diffss::cli::runPlanned(command, QStringLiteral("the auxiliary support generators"), rest);
+        return diffss::cli::runGenerate(rest);
     if (command == QLatin1String("eval"))
         return diffss::cli::runEval(rest);
 

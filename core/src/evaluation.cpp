@@ -2,6 +2,7 @@
 
 #include "diffss/dataset.h"
 #include "diffss/error.h"
+#include "diffss/generator.h"
 #include "diffss/mask_io.h"
 
 #include <nlohmann/json.hpp>
@@ -91,6 +92,10 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
     result.shots = options.shots;
     result.seed = options.seed;
     result.backend = segmenter.backend();
+    if (options.generator && options.auxPerShot > 0) {
+        result.aux = options.auxPerShot;
+        result.generator = options.generator->name();
+    }
     int total = 0;
     for (const DatasetClass &c : classes)
         if (static_cast<int>(c.items.size()) > options.shots)
@@ -133,6 +138,23 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
             for (const int s : drawSupports(options.seed, c.name, q, n, options.shots)) {
                 supports.push_back(items[s].shot);
                 record.supports.push_back(items[s].name);
+            }
+            if (options.generator && options.auxPerShot > 0) {
+                const std::size_t real = supports.size();
+                for (std::size_t s = 0; s < real; ++s) {
+                    GenerationRequest request;
+                    request.support = supports[s].image;
+                    request.mask = supports[s].mask;
+                    request.className = c.name;
+                    request.control = options.control;
+                    request.count = options.auxPerShot;
+                    request.seed = episodeSeed(options.seed, c.name, q) + s;
+                    int index = 0;
+                    for (Variant &v : options.generator->generate(request)) {
+                        Shot shot{std::move(v.image), std::move(v.mask), supports[s].name + "#aux" + std::to_string(index++), true};
+                        supports.push_back(std::move(shot));
+                    }
+                }
             }
             segmenter.prepare(supports);
             const Segmentation seg = segmenter.segment(items[q].shot.image);
@@ -182,6 +204,8 @@ std::string toJson(const EvalResult &result)
     j["classes"] = classes;
     j["seconds"] = result.seconds;
     j["shots"] = result.shots;
+    j["aux"] = result.aux;
+    j["generator"] = result.generator;
     j["seed"] = result.seed;
     j["backend"] = result.backend;
     j["complete"] = result.complete;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "diffss/control_maps.h"
 #include "diffss/image_io.h"
 #include "diffss/segmenter.h"
 
@@ -9,6 +10,8 @@
 #include <vector>
 
 namespace diffss {
+
+class Generator;
 
 // The few-shot evaluation protocol (HSNet and successors) on an FSS-1000
 // layout folder: every labelled image is the query once; its K supports are
@@ -23,6 +26,11 @@ struct EvalOptions {
     int shots = 1;
     std::uint64_t seed = 0;
     ImageLimits limits;
+    // DifFSS: each real support gets `auxPerShot` generated variants (seeded
+    // per episode and support), added as shots with the support's mask.
+    const Generator *generator = nullptr;
+    int auxPerShot = 0;
+    ControlType control = ControlType::Segmentation;
     // Called after each episode; return false to stop (the result then holds
     // the episodes done so far and `complete` is false).
     std::function<bool(int done, int total)> progress;
@@ -54,6 +62,8 @@ struct EvalResult {
     double seconds = 0;
     bool complete = true;
     int shots = 1;
+    int aux = 0;
+    std::string generator;
     std::uint64_t seed = 0;
     std::string backend;
 };
