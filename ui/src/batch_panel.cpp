@@ -154,6 +154,8 @@ void BatchPanel::setSupportProvider(std::function<std::optional<Shot>()> provide
     updateSupportsLabel();
 }
 
+void BatchPanel::setVariantProvider(std::function<std::vector<Shot>()> provider) { variants_ = std::move(provider); }
+
 void BatchPanel::addSupport(Shot shot)
 {
     shots_.push_back(std::move(shot));
@@ -219,6 +221,9 @@ void BatchPanel::start(bool rerunUnreviewed)
         if (std::optional<Shot> current = provider_())
             addSupport(std::move(*current));
     std::vector<Shot> shots = shots_;
+    if (!shots.empty() && variants_)
+        for (Shot &v : variants_())
+            shots.push_back(std::move(v));
     if (shots.empty()) {
         emit failed(tr("No support: open an image and paint its mask first."));
         return;
@@ -243,7 +248,10 @@ void BatchPanel::start(bool rerunUnreviewed)
     items_.clear();
     list_->clear();
     progress_->setRange(0, 0);
-    rate_->setText(tr("Preparing %n shot(s)...", nullptr, static_cast<int>(shots.size())));
+    int generated = 0;
+    for (const Shot &s : shots)
+        generated += s.generated;
+    rate_->setText(tr("Preparing %1 shot(s), %2 of them generated...").arg(shots.size()).arg(generated));
     run_->setEnabled(false);
     cancel_->setEnabled(true);
     cancelFlag_ = std::make_shared<std::atomic_bool>(false);

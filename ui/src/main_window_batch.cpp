@@ -6,6 +6,7 @@
 #include "diffss/mask_io.h"
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/mask_document.h"
+#include "diffss/ui/variant_gallery.h"
 
 #include <QAction>
 #include <QDockWidget>
@@ -74,6 +75,30 @@ void MainWindow::createBatchDock()
     });
     menu->addAction(tr("Re-run &Unreviewed with All Supports"), QKeySequence(tr("Ctrl+Shift+R")), this, [this] { batch_->start(true); });
     viewMenu_->addAction(dock->toggleViewAction());
+
+    // Variants: generated auxiliary supports of the image being annotated.
+    gallery_ = new VariantGallery(this);
+    auto *variantsDock = new QDockWidget(tr("Variants"), this);
+    variantsDock->setObjectName(QStringLiteral("variantsDock"));
+    variantsDock->setWidget(gallery_);
+    addDockWidget(Qt::RightDockWidgetArea, variantsDock);
+    tabifyDockWidget(dock, variantsDock);
+    dock->raise();
+    gallery_->setSupportProvider([this]() -> std::optional<VariantGallery::Support> {
+        if (doc_->isEmpty() || doc_->mask().count() == 0)
+            return std::nullopt;
+        return VariantGallery::Support{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), className_.toStdString()};
+    });
+    connect(doc_, &MaskDocument::edited, this, [this] { gallery_->supportChanged(doc_->mask()); });
+    connect(doc_, &MaskDocument::resetDone, this, [this] { gallery_->supportChanged(doc_->mask()); });
+    connect(gallery_, &VariantGallery::failed, this, [this](const QString &m) { statusBar()->showMessage(m, 6000); });
+    batch_->setVariantProvider([this] { return gallery_->acceptedShots(); });
+    menu->addSeparator();
+    menu->addAction(tr("&Generate Variants"), QKeySequence(tr("Ctrl+G")), this, [this, variantsDock] {
+        variantsDock->raise();
+        gallery_->generate();
+    });
+    viewMenu_->addAction(variantsDock->toggleViewAction());
 }
 
 bool MainWindow::saveCorrection()

@@ -43,6 +43,8 @@ public:
     // Called when a run starts: the current support (image with its mask), or
     // nullopt with nothing to segment from.
     void setSupportProvider(std::function<std::optional<Shot>()> provider);
+    // Generated variants to add to every run (accepted in the Variants panel).
+    void setVariantProvider(std::function<std::vector<Shot>()> provider);
     void addSupport(Shot shot);
     void clearSupports();
     const std::vector<Shot> &supports() const { return shots_; }
@@ -81,6 +83,7 @@ private:
     void updateSupportsLabel();
 
     std::function<std::optional<Shot>()> provider_;
+    std::function<std::vector<Shot>()> variants_;
     std::vector<Shot> shots_;
     std::set<std::string> reviewed_;
     std::vector<BatchItem> items_;

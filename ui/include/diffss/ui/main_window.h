@@ -21,6 +21,7 @@ class QSlider;
 namespace diffss::ui {
 
 class BatchPanel;
+class VariantGallery;
 class Canvas;
 class HistogramPlot;
 class MaskDocument;
@@ -51,6 +52,7 @@ public:
 
     MaskDocument *document() const { return doc_; }
     BatchPanel *batchPanel() const { return batch_; }
+    VariantGallery *variantGallery() const { return gallery_; }
     // Writes the mask being edited back to the open batch result's mask file
     // and marks that result reviewed. False (with an error shown) otherwise.
     bool saveCorrection();
@@ -101,6 +103,7 @@ private:
     QMenu *recentMenu_ = nullptr;
     QMenu *viewMenu_ = nullptr;
     BatchPanel *batch_ = nullptr;
+    VariantGallery *gallery_ = nullptr;
     QString reviewQuery_;   // the batch result open for correction, if any
     QString reviewMask_;
     QAction *showMaskAction_ = nullptr;

@@ -1,0 +1,112 @@
+#pragma once
+
+#include "diffss/generator.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+class QCheckBox;
+class QComboBox;
+class QGridLayout;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace diffss::ui {
+
+// The Variants panel: generate N auxiliary supports of the support (image +
+// mask) with a generator and control type, look at them beside their control
+// map, accept or reject each, regenerate one with a new seed. Generation runs
+// on a worker with per-variant progress and cancel; when the support's mask
+// changes during a run, the run restarts on the new mask. Accepted variants
+// are extra shots for the batch (they reuse the support's mask, moved with
+// any geometry the generator applied).
+class VariantGallery : public QWidget {
+    Q_OBJECT
+
+public:
+    struct Support {
+        Image image;
+        Mask mask;
+        std::string name;
+        std::string className;
+    };
+
+    explicit VariantGallery(QWidget *parent = nullptr);
+    ~VariantGallery() override;
+
+    void setSupportProvider(std::function<std::optional<Support>()> provider);
+
+    void setCount(int n);
+    void setSeed(std::uint64_t seed);
+    void setControl(ControlType type);
+    void setClassName(const QString &name);
+
+    // Starts generating (replacing the current variants); no-op without a support.
+    void generate();
+    // Regenerates variant i with a fresh seed.
+    void regenerate(int index);
+    void cancel();
+    bool isRunning() const;
+    // The support's mask may have changed: if it differs from the one the
+    // variants were made from, a running generation starts over and finished
+    // variants are marked stale.
+    void supportChanged(const Mask &current);
+
+    const std::vector<Variant> &variants() const { return variants_; }
+    bool isAccepted(int index) const;
+    void setAccepted(int index, bool accepted);
+    bool isStale() const { return stale_; }
+    // The accepted variants as shots (generated = true); none while stale.
+    std::vector<Shot> acceptedShots() const;
+
+signals:
+    void finished(bool cancelled);
+    void acceptedChanged(int count);
+    void failed(const QString &message);
+
+private:
+    void start(std::vector<int> indices, std::uint64_t seed);
+    void rebuildGrid();
+    GenerationRequest request(std::uint64_t seed, int count) const;
+
+    std::function<std::optional<Support>()> provider_;
+    std::optional<Support> support_;      // the support the variants were made from
+    std::vector<Variant> variants_;
+    std::vector<bool> accepted_;
+    Image controlMap_;
+
+    QComboBox *generator_;
+    QComboBox *control_;
+    QLineEdit *prompt_;
+    QLineEdit *className_;
+    QSpinBox *count_;
+    QSpinBox *seed_;
+    QPushButton *generate_;
+    QPushButton *cancel_;
+    QProgressBar *progress_;
+    QLabel *status_;
+    QGridLayout *grid_;
+    QWidget *gridHost_;
+
+    std::shared_ptr<std::atomic_bool> cancelFlag_;
+    bool restart_ = false;
+    bool stale_ = false;     // the support's mask changed after the variants were made
+    std::uint64_t reseeds_ = 0;
+    struct Outcome {
+        std::vector<int> indices;
+        std::vector<Variant> variants;
+        Image control;
+        QString error;
+    };
+    QFutureWatcher<Outcome> watcher_;
+};
+
+} // namespace diffss::ui

@@ -1,0 +1,317 @@
+#include "diffss/ui/variant_gallery.h"
+
+#include "diffss/ui/qimage_convert.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace diffss::ui {
+
+namespace {
+
+constexpr int kTile = 150;
+
+QPixmap thumbnail(const Image &image)
+{
+    return QPixmap::fromImage(toQImage(image).scaled(kTile, kTile, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+}
+
+} // namespace
+
+VariantGallery::VariantGallery(QWidget *parent)
+    : QWidget(parent), generator_(new QComboBox(this)), control_(new QComboBox(this)), prompt_(new QLineEdit(this)),
+      className_(new QLineEdit(this)), count_(new QSpinBox(this)), seed_(new QSpinBox(this)), generate_(new QPushButton(tr("Generate"), this)),
+      cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), status_(new QLabel(this)),
+      grid_(new QGridLayout), gridHost_(new QWidget(this))
+{
+    // Every generator is listed; one that cannot run here is disabled with its reason.
+    for (const char *name : {"augment", "diffusion"}) {
+        const auto g = makeGenerator(name);
+        std::string why;
+        const bool ok = g->available(&why);
+        generator_->addItem(QString::fromStdString(g->description()), QString::fromLatin1(name));
+        const int row = generator_->count() - 1;
+        generator_->setItemData(row, ok ? QString::fromStdString(g->description()) : QString::fromStdString(why), Qt::ToolTipRole);
+        if (!ok)
+            if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
+                model->item(row)->setEnabled(false);
+    }
+    for (const ControlType t : {ControlType::Segmentation, ControlType::SoftEdge, ControlType::Scribble})
+        control_->addItem(QString::fromLatin1(toString(t)), static_cast<int>(t));
+    prompt_->setText(QStringLiteral("a real shot photo of {class}"));
+    count_->setRange(1, 16);
+    count_->setValue(4);
+    seed_->setRange(0, 1'000'000);
+    status_->setWordWrap(true);
+    progress_->setVisible(false);
+    cancel_->setEnabled(false);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("Generator:"), generator_);
+    form->addRow(tr("Control:"), control_);
+    form->addRow(tr("Class:"), className_);
+    form->addRow(tr("Prompt:"), prompt_);
+    auto *numbers = new QHBoxLayout;
+    numbers->addWidget(new QLabel(tr("Variants:"), this));
+    numbers->addWidget(count_);
+    numbers->addWidget(new QLabel(tr("Seed:"), this));
+    numbers->addWidget(seed_);
+    form->addRow(numbers);
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(generate_);
+    buttons->addWidget(cancel_);
+
+    gridHost_->setLayout(grid_);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setWidget(gridHost_);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(progress_);
+    layout->addWidget(status_);
+    layout->addWidget(scroll, 1);
+
+    connect(generate_, &QPushButton::clicked, this, &VariantGallery::generate);
+    connect(cancel_, &QPushButton::clicked, this, &VariantGallery::cancel);
+    connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, [this] {
+        generate_->setEnabled(true);
+        cancel_->setEnabled(false);
+        progress_->setVisible(false);
+        if (restart_) { // the mask changed while this ran: start over on the new one
+            restart_ = false;
+            generate();
+            return;
+        }
+        Outcome o = watcher_.result();
+        const bool cancelled = cancelFlag_ && *cancelFlag_;
+        if (!o.error.isEmpty() && !cancelled) {
+            status_->setText(o.error);
+            emit failed(o.error);
+        } else if (!cancelled) {
+            if (o.indices.size() == o.variants.size()) {
+                if (variants_.size() < static_cast<std::size_t>(count_->value()) || o.indices.size() > 1) {
+                    variants_.assign(o.variants.size(), {});
+                    accepted_.assign(o.variants.size(), true);
+                }
+                for (std::size_t i = 0; i < o.indices.size(); ++i)
+                    variants_[static_cast<std::size_t>(o.indices[i])] = std::move(o.variants[i]);
+                if (!o.control.isNull())
+                    controlMap_ = o.control;
+                stale_ = false;
+                status_->setText(tr("%n variant(s) by the %1 generator. Untick the ones that do not look like the object.", nullptr,
+                                    static_cast<int>(variants_.size()))
+                                     .arg(generator_->currentData().toString()));
+            }
+        } else {
+            status_->setText(tr("Generation cancelled."));
+        }
+        rebuildGrid();
+        emit finished(cancelled);
+        emit acceptedChanged(static_cast<int>(acceptedShots().size()));
+    });
+}
+
+VariantGallery::~VariantGallery()
+{
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+    watcher_.waitForFinished();
+}
+
+void VariantGallery::setSupportProvider(std::function<std::optional<Support>()> provider) { provider_ = std::move(provider); }
+void VariantGallery::setCount(int n) { count_->setValue(n); }
+void VariantGallery::setSeed(std::uint64_t seed) { seed_->setValue(static_cast<int>(seed)); }
+void VariantGallery::setControl(ControlType type) { control_->setCurrentIndex(control_->findData(static_cast<int>(type))); }
+void VariantGallery::setClassName(const QString &name) { className_->setText(name); }
+bool VariantGallery::isRunning() const { return watcher_.isRunning(); }
+
+bool VariantGallery::isAccepted(int index) const
+{
+    return index >= 0 && static_cast<std::size_t>(index) < accepted_.size() && accepted_[static_cast<std::size_t>(index)];
+}
+
+void VariantGallery::setAccepted(int index, bool accepted)
+{
+    if (index < 0 || static_cast<std::size_t>(index) >= accepted_.size())
+        return;
+    accepted_[static_cast<std::size_t>(index)] = accepted;
+    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
+}
+
+std::vector<Shot> VariantGallery::acceptedShots() const
+{
+    std::vector<Shot> shots;
+    if (stale_ || !support_)
+        return shots;
+    for (std::size_t i = 0; i < variants_.size(); ++i)
+        if (accepted_[i] && !variants_[i].image.isNull())
+            shots.push_back(Shot{variants_[i].image, variants_[i].mask,
+                                 support_->name + "#" + variants_[i].generator + std::to_string(i + 1), true});
+    return shots;
+}
+
+GenerationRequest VariantGallery::request(std::uint64_t seed, int count) const
+{
+    GenerationRequest r;
+    r.support = support_->image;
+    r.mask = support_->mask;
+    r.className = className_->text().isEmpty() ? support_->className : className_->text().toStdString();
+    r.prompt = prompt_->text().toStdString();
+    r.control = static_cast<ControlType>(control_->currentData().toInt());
+    r.count = count;
+    r.seed = seed;
+    return r;
+}
+
+void VariantGallery::generate()
+{
+    if (isRunning())
+        return;
+    support_ = provider_ ? provider_() : std::nullopt;
+    if (!support_) {
+        const QString message = tr("Open an image and paint its mask first: variants keep the support's mask.");
+        status_->setText(message);
+        emit failed(message);
+        return;
+    }
+    if (className_->text().isEmpty())
+        className_->setText(QString::fromStdString(support_->className));
+    std::vector<int> all(static_cast<std::size_t>(count_->value()));
+    for (std::size_t i = 0; i < all.size(); ++i)
+        all[i] = static_cast<int>(i);
+    variants_.clear();
+    accepted_.clear();
+    start(all, static_cast<std::uint64_t>(seed_->value()));
+}
+
+void VariantGallery::regenerate(int index)
+{
+    if (isRunning() || !support_ || index < 0 || static_cast<std::size_t>(index) >= variants_.size())
+        return;
+    // A seed no earlier generation of this gallery used.
+    start({index}, variantSeed(static_cast<std::uint64_t>(seed_->value()) ^ 0x5eedull, static_cast<int>(++reseeds_ * 64 + index)));
+}
+
+void VariantGallery::cancel()
+{
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+}
+
+void VariantGallery::supportChanged(const Mask &current)
+{
+    if (!support_ || current == support_->mask)
+        return;
+    if (isRunning()) {
+        restart_ = true;
+        cancel();
+    } else if (!variants_.empty()) {
+        stale_ = true;
+        status_->setText(tr("The mask changed after these variants were made: generate them again to use them."));
+        emit acceptedChanged(0);
+    }
+}
+
+void VariantGallery::start(std::vector<int> indices, std::uint64_t seed)
+{
+    const GenerationRequest r = request(seed, static_cast<int>(indices.size()));
+    const QString generatorName = generator_->currentData().toString();
+    generate_->setEnabled(false);
+    cancel_->setEnabled(true);
+    progress_->setRange(0, r.count);
+    progress_->setValue(0);
+    progress_->setVisible(true);
+    status_->setText(tr("Generating %n variant(s)...", nullptr, r.count));
+    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
+    auto cancel = cancelFlag_;
+    QPointer<QProgressBar> bar = progress_;
+    const bool withControl = indices.size() > 1;
+    watcher_.setFuture(QtConcurrent::run([r, indices, generatorName, cancel, bar, withControl]() -> Outcome {
+        Outcome o;
+        o.indices = indices;
+        try {
+            const auto generator = makeGenerator(generatorName.toStdString());
+            o.variants = generator->generate(r, [cancel, bar](int done, int) {
+                QMetaObject::invokeMethod(bar, [bar, done] {
+                    if (bar)
+                        bar->setValue(done);
+                });
+                return !*cancel;
+            });
+            if (withControl)
+                o.control = controlMap(r.control, r.support, r.mask, adeClassFor(r.className, r.adeOverride).colour,
+                                       generationSize(r.support.width(), r.support.height()));
+        } catch (const Cancelled &) {
+            o.variants.clear();
+        } catch (const std::exception &e) {
+            o.error = QString::fromStdString(e.what());
+        }
+        return o;
+    }));
+}
+
+void VariantGallery::rebuildGrid()
+{
+    while (QLayoutItem *item = grid_->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    if (variants_.empty())
+        return;
+    auto tile = [this](const Image &image, const QString &caption, int index) {
+        auto *w = new QWidget(gridHost_);
+        auto *v = new QVBoxLayout(w);
+        v->setContentsMargins(2, 2, 2, 2);
+        auto *picture = new QLabel(w);
+        picture->setPixmap(thumbnail(image));
+        picture->setToolTip(caption);
+        v->addWidget(picture);
+        if (index < 0) {
+            v->addWidget(new QLabel(caption, w));
+            return w;
+        }
+        auto *row = new QHBoxLayout;
+        auto *accept = new QCheckBox(tr("Accept"), w);
+        accept->setObjectName(QStringLiteral("accept%1").arg(index));
+        accept->setChecked(isAccepted(index));
+        connect(accept, &QCheckBox::toggled, this, [this, index](bool on) { setAccepted(index, on); });
+        auto *again = new QToolButton(w);
+        again->setText(tr("New seed"));
+        again->setToolTip(tr("Generate this variant again with another seed"));
+        connect(again, &QToolButton::clicked, this, [this, index] { regenerate(index); });
+        row->addWidget(accept);
+        row->addWidget(again);
+        v->addLayout(row);
+        return w;
+    };
+    int cell = 0;
+    if (!controlMap_.isNull())
+        grid_->addWidget(tile(controlMap_, tr("control: %1").arg(control_->currentText()), -1), 0, cell++);
+    for (std::size_t i = 0; i < variants_.size(); ++i) {
+        const Variant &v = variants_[i];
+        QStringList params;
+        for (const auto &[key, value] : v.parameters)
+            params << QStringLiteral("%1 %2").arg(QString::fromStdString(key), QString::fromStdString(value));
+        grid_->addWidget(tile(v.image, tr("seed %1\n%2").arg(v.seed).arg(params.join(QLatin1Char('\n'))), static_cast<int>(i)),
+                         cell / 2, cell % 2);
+        ++cell;
+    }
+}
+
+} // namespace diffss::ui
