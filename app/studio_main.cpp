@@ -3,11 +3,13 @@
 #include "diffss/runtime.h"
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/main_window.h"
+#include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
 #include "diffss/version.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QIcon>
 #include <QTimer>
 
@@ -33,7 +35,10 @@ int main(int argc, char **argv)
     const QCommandLineOption batch(QStringLiteral("batch"),
                                    QStringLiteral("Once the image is open, segment this folder of queries from it (Batch panel)."),
                                    QStringLiteral("DIR"));
-    parser.addOptions({mask, demo, threads, quitAfter, batch});
+    const QCommandLineOption variants(QStringLiteral("variants"),
+                                      QStringLiteral("Once the image is open, generate N variants of it (Variants panel)."),
+                                      QStringLiteral("N"));
+    parser.addOptions({mask, demo, threads, quitAfter, batch, variants});
     parser.addPositionalArgument(QStringLiteral("image"), QStringLiteral("Support image to open."), QStringLiteral("[image]"));
     parser.process(app);
 
@@ -42,6 +47,19 @@ int main(int argc, char **argv)
 
     diffss::ui::MainWindow window;
     window.show();
+    if (parser.isSet(variants)) {
+        const int n = parser.value(variants).toInt();
+        QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, [&window, n] {
+            static bool once = false;
+            if (once || n < 1)
+                return;
+            once = true;
+            if (auto *dock = window.findChild<QDockWidget *>(QStringLiteral("variantsDock")))
+                dock->raise();
+            window.variantGallery()->setCount(n);
+            window.variantGallery()->generate();
+        });
+    }
     if (parser.isSet(batch)) {
         const QString dir = parser.value(batch);
         QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, [&window, dir] {

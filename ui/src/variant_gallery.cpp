@@ -39,11 +39,16 @@ VariantGallery::VariantGallery(QWidget *parent)
       grid_(new QGridLayout), gridHost_(new QWidget(this))
 {
     // Every generator is listed; one that cannot run here is disabled with its reason.
-    for (const char *name : {"augment", "diffusion"}) {
-        const auto g = makeGenerator(name);
+    const struct {
+        const char *name;
+        const char *label;
+    } generators[] = {{"augment", QT_TR_NOOP("Augment (built in; not diffusion)")},
+                      {"diffusion", QT_TR_NOOP("Diffusion (SD 1.5 + ControlNet)")}};
+    for (const auto &entry : generators) {
+        const auto g = makeGenerator(entry.name);
         std::string why;
         const bool ok = g->available(&why);
-        generator_->addItem(QString::fromStdString(g->description()), QString::fromLatin1(name));
+        generator_->addItem(tr(entry.label), QString::fromLatin1(entry.name));
         const int row = generator_->count() - 1;
         generator_->setItemData(row, ok ? QString::fromStdString(g->description()) : QString::fromStdString(why), Qt::ToolTipRole);
         if (!ok)
@@ -76,6 +81,7 @@ VariantGallery::VariantGallery(QWidget *parent)
     buttons->addWidget(cancel_);
 
     gridHost_->setLayout(grid_);
+    setMinimumWidth(2 * kTile + 80); // two tiles side by side
     auto *scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setWidget(gridHost_);
