@@ -2,6 +2,7 @@
 
 #include "diffss/atomic_file.h"
 #include "diffss/error.h"
+#include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,12 @@ std::string projectMaskPath(const std::string &projectPath)
     return (p.parent_path() / (p.stem().string() + ".mask.png")).string();
 }
 
+std::string projectVariantsDir(const std::string &projectPath)
+{
+    fs::path p(projectPath);
+    return (p.parent_path() / (p.stem().string() + ".variants")).string();
+}
+
 Project loadProject(const std::string &path, const ImageLimits &limits)
 {
     std::ifstream in(path, std::ios::binary);
@@ -96,6 +103,34 @@ Project loadProject(const std::string &path, const ImageLimits &limits)
         const ImageInfo info = probeImage(project.supportImage, limits);
         project.mask = loadMaskFor(maskPath, info.width, info.height, MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
     }
+    if (doc.contains("variants")) {
+        const json &list = doc["variants"];
+        if (!list.is_array())
+            throw IoError(IoErrorKind::Corrupt, path, "not a valid project: 'variants' is not a list");
+        for (const json &item : list) {
+            ProjectVariant v;
+            const std::string image = (fs::path(folderOf(path)) / field<std::string>(item, "image", path)).string();
+            const std::string mask = (fs::path(folderOf(path)) / field<std::string>(item, "mask", path)).string();
+            v.image = loadImage(image, limits).image;
+            v.mask = loadMaskFor(mask, v.image.width(), v.image.height(), MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
+            v.generator = item.value("generator", "");
+            v.control = item.value("control", "");
+            if (item.contains("seed")) {
+                const json &seed = item["seed"];
+                try {
+                    v.seed = seed.is_string() ? std::stoull(seed.get<std::string>()) : seed.get<std::uint64_t>();
+                } catch (const std::exception &) {
+                    throw IoError(IoErrorKind::Corrupt, path, "not a valid project: a variant's seed is not a whole number");
+                }
+            }
+            v.accepted = item.value("accepted", true);
+            if (item.contains("parameters") && item["parameters"].is_object())
+                for (const auto &[key, value] : item["parameters"].items())
+                    if (value.is_string())
+                        v.parameters[key] = value.get<std::string>();
+            project.variants.push_back(std::move(v));
+        }
+    }
     return project;
 }
 
@@ -107,6 +142,31 @@ void saveProject(const std::string &path, const Project &project)
         saveMask(maskPath, project.mask);
         support["mask"] = fs::path(maskPath).filename().string();
     }
+    json variants = json::array();
+    if (!project.variants.empty()) {
+        const fs::path dir = projectVariantsDir(path);
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec)
+            throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
+        for (std::size_t i = 0; i < project.variants.size(); ++i) {
+            const ProjectVariant &v = project.variants[i];
+            const std::string base = std::to_string(i + 1);
+            saveImage((dir / (base + ".jpg")).string(), v.image);
+            saveMask((dir / (base + ".png")).string(), v.mask);
+            json params = json::object();
+            for (const auto &[key, value] : v.parameters)
+                params[key] = value;
+            const std::string folder = dir.filename().string();
+            variants.push_back({{"image", folder + "/" + base + ".jpg"},
+                                {"mask", folder + "/" + base + ".png"},
+                                {"generator", v.generator},
+                                {"control", v.control},
+                                {"seed", std::to_string(v.seed)},
+                                {"accepted", v.accepted},
+                                {"parameters", params}});
+        }
+    }
     const json doc{
         {"format", kFormat},
         {"schema_version", Project::kSchemaVersion},
@@ -116,6 +176,7 @@ void saveProject(const std::string &path, const Project &project)
          {{"overlay_opacity", project.view.overlayOpacity},
           {"outline_only", project.view.outlineOnly},
           {"mask_visible", project.view.maskVisible}}},
+        {"variants", variants},
     };
     const std::string text = doc.dump(2) + "\n";
     writeFileAtomically(path, text.data(), text.size());

@@ -101,11 +101,31 @@ private slots:
         QVERIFY(r.out.contains(command));
     }
 
-    void commandsNotYetBuiltSaySoAndFail()
+    void generateWritesVariantsAndSaysWhenAGeneratorIsMissing()
     {
-        const Run r = runCli({"generate"});
-        QCOMPARE(r.code, 1);
-        QVERIFY(r.err.contains("not available"));
+        QTemporaryDir dir;
+        QCOMPARE(runCli({"demo", "--out", dir.filePath("data"), "--images", "1"}).code, 0);
+        const QString support = dir.filePath("data/green_leaf/1.jpg");
+        const Run r = runCli({"generate", "--support", support, "--n", "3", "--seed", "4", "--control", "softedge", "--save-control",
+                              "--out", dir.filePath("aux")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        for (int i = 1; i <= 3; ++i) {
+            const auto image = diffss::loadImage(dir.filePath(QStringLiteral("aux/1_aux%1.jpg").arg(i)).toStdString());
+            const auto mask = diffss::loadMaskFor(dir.filePath(QStringLiteral("aux/1_aux%1.png").arg(i)).toStdString(),
+                                                  image.image.width(), image.image.height());
+            QVERIFY(mask.mask.count() > 0);
+        }
+        QVERIFY(QFile::exists(dir.filePath("aux/1_control_softedge.png")));
+        // The variants are shots for segment --aux-dir.
+        const Run seg = runCli({"segment", "--support", support, "--aux-dir", dir.filePath("aux"), "--queries",
+                                dir.filePath("data/spotted_ball"), "--out", dir.filePath("out")});
+        QVERIFY2(seg.code == 0, qPrintable(seg.err));
+        QVERIFY(seg.out.contains("4 shots"));
+
+        const Run diffusion = runCli({"generate", "--support", support, "--generator", "diffusion", "--out", dir.filePath("d")});
+        QCOMPARE(diffusion.code, 1);
+        QVERIFY(diffusion.err.contains("unavailable"));
+        QCOMPARE(runCli({"generate", "--support", support, "--control", "nope", "--out", dir.filePath("d")}).code, 2);
     }
 
     void segmentWritesMasksAndReportsBadFiles()
@@ -158,10 +178,12 @@ private slots:
         QVERIFY(j["miou"].toDouble() > 0.5 && j["miou"].toDouble() <= 1.0);
         QVERIFY(j["fbiou"].toDouble() > 0.5);
         QCOMPARE(j["seed"].toInt(), 3);
-        // Generated variants are not there yet: a clear usage error.
-        const Run aux = runCli({"eval", "--dataset", dir.filePath("data"), "--aux", "4", "--generator", "augment"});
-        QCOMPARE(aux.code, 2);
-        QVERIFY(aux.err.contains("not in this version"));
+        // With generated variants per real support.
+        const Run aux = runCli({"eval", "--dataset", dir.filePath("data"), "--aux", "2", "--generator", "augment", "--json",
+                                dir.filePath("aux.json")});
+        QVERIFY2(aux.code == 0, qPrintable(aux.err));
+        QVERIFY(aux.out.contains("2 augment variants"));
+        QCOMPARE(runCli({"eval", "--dataset", dir.filePath("data"), "--generator", "augment"}).code, 2); // --aux missing
     }
 
     // models/export/export_fss.py with Debian's python3-torch, when present:

@@ -131,6 +131,37 @@ private slots:
         }
     }
 
+    void variantsAreSavedWithTheProject()
+    {
+        auto window = openWindow(dir_.filePath("data/striped_flag/2.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        gallery->setCount(2);
+        gallery->setSeed(11);
+        QSignalSpy finished(gallery, &ui::VariantGallery::finished);
+        gallery->generate();
+        QVERIFY(finished.wait(30000));
+        gallery->setAccepted(0, false);
+        const std::vector<Variant> made = gallery->variants();
+        const QString project = dir_.filePath("with-variants.diffss");
+        QVERIFY(window->saveProjectAs(project));
+        QVERIFY(QFileInfo::exists(dir_.filePath("with-variants.variants/1.jpg")));
+
+        ui::MainWindow other;
+        QVERIFY(other.openProject(project));
+        ui::VariantGallery *loaded = other.variantGallery();
+        QCOMPARE(loaded->variants().size(), std::size_t(2));
+        QVERIFY(!loaded->isAccepted(0));
+        QVERIFY(loaded->isAccepted(1));
+        for (std::size_t i = 0; i < 2; ++i) {
+            QCOMPARE(loaded->variants()[i].seed, made[i].seed);
+            QVERIFY(loaded->variants()[i].mask == made[i].mask);
+            QCOMPARE(loaded->variants()[i].image.width(), made[i].image.width());
+            QCOMPARE(loaded->variants()[i].parameters, made[i].parameters);
+        }
+        QCOMPARE(loaded->acceptedShots().size(), std::size_t(1));
+    }
+
     void acceptedVariantsJoinTheBatch()
     {
         auto window = openWindow(dir_.filePath("data/spotted_ball/1.jpg"));

@@ -11,6 +11,7 @@
 #include "diffss/ui/cleanup_dialog.h"
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
+#include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
 #include "file_filters.h"
 
@@ -254,6 +255,20 @@ bool MainWindow::loadProjectFile(const QString &path)
         opacity_->setValue(qRound(project.view.overlayOpacity * 100));
         outlineAction_->setChecked(project.view.outlineOnly);
         showMaskAction_->setChecked(project.view.maskVisible);
+        std::vector<Variant> variants;
+        std::vector<bool> accepted;
+        for (ProjectVariant &v : project.variants) {
+            Variant variant;
+            variant.image = std::move(v.image);
+            variant.mask = std::move(v.mask);
+            variant.generator = v.generator;
+            variant.control = parseControlType(v.control).value_or(ControlType::Segmentation);
+            variant.seed = v.seed;
+            variant.parameters = v.parameters;
+            variants.push_back(std::move(variant));
+            accepted.push_back(v.accepted);
+        }
+        gallery_->setVariants(std::move(variants), std::move(accepted));
         updateTitle();
         emit loaded();
         return true;
@@ -337,6 +352,13 @@ bool MainWindow::saveProjectAs(const QString &path)
     project.className = className_.toStdString();
     project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
     project.mask = doc_->mask();
+    if (!gallery_->isStale())
+        for (std::size_t i = 0; i < gallery_->variants().size(); ++i) {
+            const Variant &v = gallery_->variants()[i];
+            if (!v.image.isNull())
+                project.variants.push_back({v.image, v.mask, v.generator, toString(v.control), v.seed, v.parameters,
+                                            gallery_->isAccepted(static_cast<int>(i))});
+        }
     try {
         saveProject(path.toStdString(), project);
     } catch (const std::exception &e) {

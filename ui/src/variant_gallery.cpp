@@ -147,6 +147,21 @@ void VariantGallery::setControl(ControlType type) { control_->setCurrentIndex(co
 void VariantGallery::setClassName(const QString &name) { className_->setText(name); }
 bool VariantGallery::isRunning() const { return watcher_.isRunning(); }
 
+void VariantGallery::setVariants(std::vector<Variant> variants, std::vector<bool> accepted)
+{
+    cancel();
+    watcher_.waitForFinished();
+    support_ = provider_ ? provider_() : std::nullopt;
+    accepted.resize(variants.size(), true);
+    variants_ = std::move(variants);
+    accepted_ = std::move(accepted);
+    controlMap_ = Image();
+    stale_ = false;
+    status_->setText(variants_.empty() ? QString() : tr("%n variant(s) from the project.", nullptr, static_cast<int>(variants_.size())));
+    rebuildGrid();
+    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
+}
+
 bool VariantGallery::isAccepted(int index) const
 {
     return index >= 0 && static_cast<std::size_t>(index) < accepted_.size() && accepted_[static_cast<std::size_t>(index)];

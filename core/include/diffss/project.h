@@ -3,7 +3,10 @@
 #include "diffss/image.h"
 #include "diffss/image_io.h"
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace diffss {
 
@@ -17,13 +20,27 @@ struct ViewSettings {
     bool maskVisible = true;
 };
 
+// A generated variant kept with the project: its pixels live beside the
+// project file in `<project name>.variants/` (`<i>.jpg` and mask `<i>.png`).
+struct ProjectVariant {
+    Image image;
+    Mask mask;
+    std::string generator;
+    std::string control;
+    std::uint64_t seed = 0;
+    std::map<std::string, std::string> parameters;
+    bool accepted = true;
+};
+
 struct Project {
-    static constexpr int kSchemaVersion = 1;
+    // 2 added variants; files of schema 1 still load.
+    static constexpr int kSchemaVersion = 2;
 
     std::string supportImage;   // absolute once loaded
     std::string className;
     ViewSettings view;
     Mask mask;                  // null: no mask yet
+    std::vector<ProjectVariant> variants;
 };
 
 // The mask file that belongs to a project file.
@@ -35,8 +52,11 @@ std::string projectMaskPath(const std::string &projectPath);
 // Never writes anything.
 Project loadProject(const std::string &path, const ImageLimits &limits = {});
 
-// Writes the mask, then the JSON, each atomically: a failure leaves the
-// previous project as it was. Throws IoError.
+// The folder a project's variants are written to.
+std::string projectVariantsDir(const std::string &projectPath);
+
+// Writes the mask and the variants, then the JSON, each file atomically: a
+// failure leaves the previous project's JSON as it was. Throws IoError.
 void saveProject(const std::string &path, const Project &project);
 
 } // namespace diffss

@@ -61,6 +61,8 @@ public:
     void supportChanged(const Mask &current);
 
     const std::vector<Variant> &variants() const { return variants_; }
+    // Shows variants made earlier (from a project) for the current support.
+    void setVariants(std::vector<Variant> variants, std::vector<bool> accepted);
     bool isAccepted(int index) const;
     void setAccepted(int index, bool accepted);
     bool isStale() const { return stale_; }
