@@ -226,7 +226,9 @@ int runEval(const QStringList &args)
                                    QStringLiteral("K"), QStringLiteral("1"));
     const QCommandLineOption aux(QStringLiteral("aux"), QStringLiteral("Generated variants per real support."), QStringLiteral("N"),
                                  QStringLiteral("0"));
-    const QCommandLineOption generator(QStringLiteral("generator"), QStringLiteral("Generator of the variants."),
+    const QCommandLineOption generator(QStringLiteral("generator"),
+                                       QStringLiteral("Generator of the variants: augment (default), augment:<recipe> "
+                                                      "(all, appearance, background, geometry, mild) or diffusion."),
                                        QStringLiteral("NAME"));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the support draw (default 0)."), QStringLiteral("S"),
                                   QStringLiteral("0"));
@@ -294,6 +296,8 @@ int runEval(const QStringList &args)
     }
     if (tty)
         err() << "\n";
+    if (result.aux > 0 && parser.isSet(generator))
+        result.generator = parser.value(generator).toStdString(); // with its recipe, e.g. augment:background
     for (const std::string &s : result.skipped)
         err() << "skipped " << QString::fromStdString(s) << "\n";
     out() << QStringLiteral("%1-shot%6, seed %2, backend %3: %4 episodes in %5 s\n")

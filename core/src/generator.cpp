@@ -256,10 +256,51 @@ std::unique_ptr<Generator> makeAugmentGenerator(const AugmentOptions &options) {
 
 std::unique_ptr<Generator> makeDiffusionGenerator() { return std::make_unique<DiffusionSlot>(); }
 
+const std::vector<std::string> &augmentRecipeNames()
+{
+    static const std::vector<std::string> names = {"all", "appearance", "background", "geometry", "mild"};
+    return names;
+}
+
+std::optional<AugmentOptions> augmentRecipe(const std::string &name)
+{
+    AugmentOptions o;
+    if (name == "all")
+        return o;
+    if (name == "appearance") {
+        o.backgroundChange = 0;
+        o.geometry = false;
+        return o;
+    }
+    if (name == "background") {
+        o.hueDegrees = o.saturation = o.value = o.contrast = o.lighting = o.noise = 0;
+        o.geometry = false;
+        return o;
+    }
+    if (name == "geometry") {
+        o.hueDegrees = o.saturation = o.value = o.contrast = o.lighting = o.noise = o.backgroundChange = 0;
+        return o;
+    }
+    if (name == "mild") {
+        o.hueDegrees /= 2;
+        o.saturation /= 2;
+        o.value /= 2;
+        o.contrast /= 2;
+        o.lighting /= 2;
+        o.backgroundChange /= 2;
+        return o;
+    }
+    return std::nullopt;
+}
+
 std::unique_ptr<Generator> makeGenerator(const std::string &name)
 {
     if (name == "augment")
         return makeAugmentGenerator();
+    if (name.rfind("augment:", 0) == 0) {
+        const auto recipe = augmentRecipe(name.substr(8));
+        return recipe ? makeAugmentGenerator(*recipe) : nullptr;
+    }
     if (name == "diffusion")
         return makeDiffusionGenerator();
     return nullptr;

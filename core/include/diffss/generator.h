@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,14 @@ std::unique_ptr<Generator> makeDiffusionGenerator();
 std::string writeVariants(const std::string &dir, const std::string &stem, const GenerationRequest &request,
                           const std::vector<Variant> &variants, bool saveControl);
 
-// By name: "augment" or "diffusion"; null for an unknown name.
+// Named augment recipes (for experiments): "all" (the defaults), "appearance"
+// (object colour, contrast, lighting, noise only), "background" (new
+// backgrounds only), "geometry" (flip, scale, rotation only), "mild" (all,
+// at half strength). Nullopt for an unknown name.
+std::optional<AugmentOptions> augmentRecipe(const std::string &name);
+const std::vector<std::string> &augmentRecipeNames();
+
+// By name: "augment", "augment:<recipe>" or "diffusion"; null for an unknown name.
 std::unique_ptr<Generator> makeGenerator(const std::string &name);
 
 } // namespace diffss
