@@ -8,10 +8,12 @@
 #include "diffss/demo_data.h"
 #include "diffss/mask_io.h"
 #include "diffss/ui/batch_panel.h"
+#include "diffss/ui/batch_stats.h"
 #include "diffss/ui/main_window.h"
 #include "diffss/ui/mask_document.h"
 
 #include <QListWidget>
+#include <qcustomplot.h>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -89,6 +91,25 @@ private slots:
             QVERIFY(m.count() > 0);
         }
         QVERIFY(!panel->resultsView()->item(1)->icon().isNull());
+
+        // Statistics: the four segmented images, binned as their figures say.
+        ui::BatchStats *stats = panel->statistics();
+        std::vector<int> expected(ui::BatchStats::kBins, 0);
+        for (std::size_t i = 1; i < results.size(); ++i)
+            ++expected[std::min<std::size_t>(ui::BatchStats::kBins - 1, std::size_t(results[i].confidence * ui::BatchStats::kBins))];
+        QCOMPARE(stats->confidenceCounts(), expected);
+        QCOMPARE(stats->seconds().size(), std::size_t(4));
+        auto *bars = qobject_cast<QCPBars *>(stats->confidencePlot()->plottable(0));
+        QVERIFY(bars);
+        double plotted = 0;
+        for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it)
+            plotted += it->value;
+        QCOMPARE(plotted, 4.0);
+        QCOMPARE(stats->timePlot()->graph(0)->dataCount(), 4);
+        QVERIFY(stats->exportTo(dir_.filePath("stats.png")));
+        QVERIFY(stats->exportTo(dir_.filePath("stats.pdf")));
+        QVERIFY(QFileInfo(dir_.filePath("stats.png")).size() > 1000);
+        QVERIFY(testutils::readAll(dir_.filePath("stats.pdf")).startsWith("%PDF"));
     }
 
     void cancelStopsWithinAnImage()

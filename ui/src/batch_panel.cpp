@@ -1,6 +1,7 @@
 #include "diffss/ui/batch_panel.h"
 
 #include "diffss/torchscript_segmenter.h"
+#include "diffss/ui/batch_stats.h"
 #include "diffss/ui/qimage_convert.h"
 #include "diffss/ui/settings.h"
 
@@ -16,6 +17,7 @@
 #include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -64,7 +66,7 @@ BatchPanel::BatchPanel(QWidget *parent)
     : QWidget(parent), queries_(new QLineEdit(this)), output_(new QLineEdit(this)), model_(new QLineEdit(this)),
       overwrite_(new QCheckBox(tr("Overwrite existing masks"), this)), supports_(new QLabel(this)), run_(new QPushButton(tr("Run"), this)),
       cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), rate_(new QLabel(this)),
-      list_(new QListWidget(this))
+      list_(new QListWidget(this)), stats_(new BatchStats(this))
 {
     queries_->setPlaceholderText(tr("Folder of query images"));
     queries_->setText(settings::batchQueries.get());
@@ -110,8 +112,20 @@ BatchPanel::BatchPanel(QWidget *parent)
     layout->addLayout(buttons);
     layout->addWidget(progress_);
     layout->addWidget(rate_);
-    layout->addWidget(new QLabel(tr("Results (review queue):"), this));
-    layout->addWidget(list_, 1);
+    auto *tabs = new QTabWidget(this);
+    tabs->addTab(list_, tr("Review queue"));
+    auto *statsPage = new QWidget(this);
+    auto *statsLayout = new QVBoxLayout(statsPage);
+    statsLayout->addWidget(stats_, 1);
+    auto *exportStats = new QPushButton(tr("Export Plots..."), statsPage);
+    connect(exportStats, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export Plots"), QString(), tr("PNG (*.png);;PDF (*.pdf)"));
+        if (!path.isEmpty() && !stats_->exportTo(path))
+            emit failed(tr("%1: could not write the plots").arg(QDir::toNativeSeparators(path)));
+    });
+    statsLayout->addWidget(exportStats, 0, Qt::AlignRight);
+    tabs->addTab(statsPage, tr("Statistics"));
+    layout->addWidget(tabs, 1);
 
     connect(run_, &QPushButton::clicked, this, [this] { start(); });
     connect(cancel_, &QPushButton::clicked, this, &BatchPanel::cancel);
@@ -247,6 +261,7 @@ void BatchPanel::start(bool rerunUnreviewed)
 
     items_.clear();
     list_->clear();
+    stats_->clear();
     progress_->setRange(0, 0);
     int generated = 0;
     for (const Shot &s : shots)
@@ -298,6 +313,7 @@ void BatchPanel::cancel()
 void BatchPanel::addResult(const BatchItem &item)
 {
     items_.push_back(item);
+    stats_->add(item);
     const QString query = QString::fromStdString(item.query);
     auto *w = new QListWidgetItem(QFileInfo(query).fileName());
     w->setData(kQueryRole, query);

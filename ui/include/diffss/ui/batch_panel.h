@@ -19,8 +19,11 @@ class QListWidget;
 class QListWidgetItem;
 class QProgressBar;
 class QPushButton;
+class QTabWidget;
 
 namespace diffss::ui {
+
+class BatchStats;
 
 // Batch segmentation of a query folder, and the review queue of its results.
 //
@@ -70,6 +73,7 @@ public:
     // The results so far in review order (least confident first; failures first of all).
     std::vector<BatchItem> results() const;
     QListWidget *resultsView() const { return list_; }
+    BatchStats *statistics() const { return stats_; }
 
 signals:
     void started();
@@ -98,6 +102,7 @@ private:
     QProgressBar *progress_;
     QLabel *rate_;
     QListWidget *list_;
+    BatchStats *stats_;
 
     std::shared_ptr<std::atomic_bool> cancelFlag_;
     QFutureWatcher<QString> watcher_;   // the worker's fatal error, if any
