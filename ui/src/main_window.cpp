@@ -169,6 +169,10 @@ MainWindow::MainWindow(QWidget *parent)
 
 MainWindow::~MainWindow()
 {
+    // Children die after this body; what they signal while dying (the undo
+    // stack's clear emits cleanChanged) must not reach this half-destroyed window.
+    for (QObject *child : findChildren<QObject *>())
+        disconnect(child, nullptr, this, nullptr);
     completion_.waitForFinished();
     autosave_.waitForFinished();
 }
