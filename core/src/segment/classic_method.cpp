@@ -1,21 +1,26 @@
 // classic_segmenter.cpp - see classic_segmenter.h for the overview.
 //
 // Pipeline (all at working resolution, long side = Params::workingSize):
-//  1. Colour cue: Lab histogram of support foreground vs. a background model
-//     mixing support background and the query's own border band.
-//  2. Match cue: SIFT keypoints of the query matched to support keypoints
-//     (ratio test); matches to support-fg raise, matches to support-bg lower
-//     the local foreground evidence (Gaussian splats).
-//  3. Shape cue: per support, a RANSAC similarity transform from the fg
-//     matches warps the support mask onto the query.
-//  4. Class-agnostic priors: minimum-barrier-distance (MBD) saliency w.r.t.
-//     the image border, and a centre prior.
-//  5. Fusion in log-odds (weighted sum), light Gaussian smoothing, an initial
-//     mask whose threshold is moved so that its area is within
-//     [sizeLo, sizeHi] x the supports' fg fraction, then GrabCut initialised
-//     with probable-fg / probable-bg labels only (no hard seeds), so that its
-//     colour GMMs are re-fitted on the query itself.
-//  6. Probability and mask upsampled to the query's full resolution.
+//  Per support k (independent 1-shot estimate):
+//   1. Colour cue: Lab histogram of support-k foreground vs. a background
+//      model mixing support-k background and the query's own border band.
+//   2. Texture cue: same likelihood ratio over a 24-bin texture code
+//      (per-image rank of local gradient energy x structure-tensor
+//      orientation); lattice-like / thin objects are poorly described by
+//      colour alone.
+//   3. Match cue: query SIFT keypoints matched to support-k keypoints (ratio
+//      test); matches to support fg raise, to support bg lower the evidence.
+//   4. Shape cue: a RANSAC similarity from the fg matches warps the mask.
+//  Query only (shared by all supports):
+//   5. Priors: minimum-barrier-distance (MBD) border saliency, centre prior.
+//  Fusion and refinement:
+//   6. logit_k = bias + weighted cues + priors, lightly smoothed; the K
+//      sigmoid maps are averaged.
+//   7. Initial threshold moved so that the fg area is within
+//      [sizeLo, sizeHi] x the supports' mean fg fraction.
+//   8. GrabCut (probable labels only) from gcRuns initial areas (area x
+//      gcSpread^j around the initial one), run in parallel; majority vote.
+//   9. Probability and mask upsampled to the query's full resolution.
 #include "classic_method.h"
 
 #include <opencv2/calib3d.hpp>
@@ -137,167 +142,236 @@ cv::Mat1f borderBarrier(const cv::Mat3b& lab, int passes = 3) {
     return total;
 }
 
+// Texture index per pixel: local gradient energy (per-image rank, kTexE
+// levels, so it is invariant to contrast and roughly to scale) x dominant
+// orientation of the structure tensor (kTexO levels).
+constexpr int kTexE = 6, kTexO = 4, kTexBins = kTexE * kTexO;
+cv::Mat1i textureIndex(const cv::Mat3b& lab, float diag) {
+    cv::Mat L8;
+    cv::Mat1f L, gx, gy;
+    cv::extractChannel(lab, L8, 0);
+    L8.convertTo(L, CV_32F);
+    cv::GaussianBlur(L, L, cv::Size(), 0.5 + 0.002 * diag);
+    cv::Sobel(L, gx, CV_32F, 1, 0);
+    cv::Sobel(L, gy, CV_32F, 0, 1);
+    cv::Mat1f jxx = gx.mul(gx), jyy = gy.mul(gy), jxy = gx.mul(gy);
+    const double s = 0.008 * diag;
+    cv::GaussianBlur(jxx, jxx, cv::Size(), s);
+    cv::GaussianBlur(jyy, jyy, cv::Size(), s);
+    cv::GaussianBlur(jxy, jxy, cv::Size(), s);
+    cv::Mat1f e = jxx + jyy;
+    std::vector<float> v(e.begin(), e.end());
+    std::sort(v.begin(), v.end());
+    float q[kTexE - 1];
+    for (int i = 1; i < kTexE; ++i) q[i - 1] = v[size_t(double(i) / kTexE * (v.size() - 1))];
+    cv::Mat1i idx(lab.size());
+    for (int i = 0; i < (int)idx.total(); ++i) {
+        int eb = int(std::upper_bound(q, q + kTexE - 1, e(i)) - q);
+        float ang = 0.5f * std::atan2(2 * jxy(i), jxx(i) - jyy(i));  // gradient direction, [-pi/2, pi/2]
+        int ob = int((ang + float(CV_PI) / 2) / float(CV_PI) * kTexO + 0.5f) % kTexO;
+        idx(i) = eb * kTexO + ob;
+    }
+    return idx;
+}
+
+cv::Mat1f texHistogram(const cv::Mat1i& idx, const cv::Mat1f& w) {
+    cv::Mat1f h = cv::Mat1f::zeros(1, kTexBins);
+    for (int i = 0; i < (int)idx.total(); ++i) h(0, idx(i)) += w(i);
+    double s = cv::sum(h)[0];
+    return (h + 0.01 * std::max(s, 1.0) / kTexBins) / (1.01 * std::max(s, 1e-9));
+}
+
 }  // namespace
+
+// Statistics of one support image (working resolution).
+struct SupportModel {
+    cv::Mat1f fgHist, bgHist;          // colour models
+    cv::Mat1f fgTex, bgTex;            // texture models
+    cv::Mat descriptors;               // SIFT descriptors (rows)
+    std::vector<cv::Point2f> kpPoint;  // keypoint positions (working px)
+    std::vector<uchar> kpFg;           // keypoint lies on the foreground
+    cv::Mat1b mask;                    // mask at working size
+    float fgFraction = 0.f;            // foreground area fraction
+};
 
 struct Prepared {
     LabBins bins{8, 16};
-    cv::Mat1f fgHist, bgHist;          // support colour models
-    cv::Mat descriptors;               // SIFT descriptors of all supports (rows)
-    std::vector<cv::Point2f> kpPoint;  // support keypoint positions (working px)
-    std::vector<int> kpShot;           // which support each keypoint came from
-    std::vector<uchar> kpFg;           // keypoint lies on support foreground
-    std::vector<cv::Mat1b> masks;      // support masks at working size
-    float fgFraction = 0.f;            // mean support foreground area fraction
+    std::vector<SupportModel> shots;
+    float fgFraction = 0.f;  // mean support foreground area fraction
 };
-
 
 std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const Params& p) {
     auto prep = std::make_shared<Prepared>();
     prep->bins = {p.binsL, p.binsAB};
-    prep->fgHist = cv::Mat1f::zeros(1, prep->bins.size());
-    prep->bgHist = prep->fgHist.clone();
     auto sift = cv::SIFT::create(p.maxKeypoints);
     cv::setRNGSeed(kSeed);
-    for (size_t k = 0; k < supports.size(); ++k) {
-        const Shot& s = supports[k];
+    for (const Shot& s : supports) {
+        SupportModel m;
         cv::Mat3b img = toWorking(s.image, p.workingSize);
-        cv::Mat1b mask = toWorking(s.mask, p.workingSize, cv::INTER_NEAREST) > 127;
-        prep->masks.push_back(mask);
-        prep->fgFraction += float(cv::countNonZero(mask)) / mask.total() / supports.size();
+        m.mask = toWorking(s.mask, p.workingSize, cv::INTER_NEAREST) > 127;
+        m.fgFraction = float(cv::countNonZero(m.mask)) / m.mask.total();
+        prep->fgFraction += m.fgFraction / supports.size();
 
         cv::Mat1i idx = prep->bins.index(toLab(img));
-        cv::Mat1f fgw, bgw;
-        mask.convertTo(fgw, CV_32F, 1.0 / 255);
-        bgw = 1.f - fgw;
-        // Each support contributes equally regardless of its object size.
-        prep->fgHist += histogram(idx, fgw, prep->bins) / float(supports.size());
-        prep->bgHist += histogram(idx, bgw, prep->bins) / float(supports.size());
+        cv::Mat1f fgw;
+        m.mask.convertTo(fgw, CV_32F, 1.0 / 255);
+        m.fgHist = histogram(idx, fgw, prep->bins);
+        m.bgHist = histogram(idx, 1.f - fgw, prep->bins);
+        cv::Mat1i tidx = textureIndex(toLab(img), std::hypot(float(img.cols), float(img.rows)));
+        m.fgTex = texHistogram(tidx, fgw);
+        m.bgTex = texHistogram(tidx, 1.f - fgw);
 
         cv::Mat gray;
         cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
         std::vector<cv::KeyPoint> kps;
-        cv::Mat desc;
-        sift->detectAndCompute(gray, cv::noArray(), kps, desc);
+        sift->detectAndCompute(gray, cv::noArray(), kps, m.descriptors);
         for (auto& kp : kps) {
-            cv::Point pt(cvRound(kp.pt.x), cvRound(kp.pt.y));
-            pt.x = std::clamp(pt.x, 0, mask.cols - 1);
-            pt.y = std::clamp(pt.y, 0, mask.rows - 1);
-            prep->kpPoint.push_back(kp.pt);
-            prep->kpShot.push_back(int(k));
-            prep->kpFg.push_back(mask(pt) ? 1 : 0);
+            cv::Point pt(std::clamp(cvRound(kp.pt.x), 0, m.mask.cols - 1), std::clamp(cvRound(kp.pt.y), 0, m.mask.rows - 1));
+            m.kpPoint.push_back(kp.pt);
+            m.kpFg.push_back(m.mask(pt) ? 1 : 0);
         }
-        if (!desc.empty()) prep->descriptors.push_back(desc);
+        prep->shots.push_back(std::move(m));
     }
     return prep;
 }
+
+
+namespace {
+
+// Query-side features shared by all supports.
+struct Query {
+    cv::Mat3b img, lab;
+    cv::Mat1i idx;
+    cv::Size sz;
+    float diag = 0;
+    cv::Mat1f borderHist;                 // colour histogram of the border band
+    cv::Mat1i tidx;                       // texture index
+    cv::Mat1f borderTex;                  // texture histogram of the border band
+    std::vector<cv::KeyPoint> kps;
+    cv::Mat desc;
+};
+
+// Class-agnostic prior logit: MBD border saliency + centre prior.
+cv::Mat1f priorLogit(const Query& q, const Params& p) {
+    cv::Mat1f sal = cv::Mat1f::zeros(q.sz);
+    cv::Mat3b smooth;
+    cv::GaussianBlur(q.lab, smooth, cv::Size(), 0.004 * q.diag + 0.5);
+    cv::Mat1f s = borderBarrier(smooth);
+    double mx;
+    cv::minMaxLoc(s, nullptr, &mx);
+    if (mx > 0) sal = 2.f * s / float(mx) - 1.f;
+    cv::Mat1f centre(q.sz);
+    for (int y = 0; y < q.sz.height; ++y)
+        for (int x = 0; x < q.sz.width; ++x) {
+            float dx = (x + 0.5f) / q.sz.width - 0.5f, dy = (y + 0.5f) / q.sz.height - 0.5f;
+            centre(y, x) = 1.f - 8.f * (dx * dx + dy * dy);  // +1 centre, -1 corners
+        }
+    return p.wSaliency * sal + p.wCentre * centre;
+}
+
+// Support-specific evidence logit (colour + matches + shape) for one support.
+cv::Mat1f supportLogit(const Query& q, const SupportModel& m, const Params& p) {
+    const cv::Size sz = q.sz;
+    // Colour: support fg vs. (support bg + query border) background.
+    cv::Mat1f bgHist = (1.f - p.queryBorderBg) * m.bgHist + p.queryBorderBg * q.borderHist;
+    cv::Mat1f colour = logRatio(lookup(q.idx, m.fgHist), lookup(q.idx, bgHist));
+    cv::Mat1f texture = cv::Mat1f::zeros(sz);
+    if (p.wTexture != 0) {
+        cv::Mat1f bgT = (1.f - p.queryBorderBg) * m.bgTex + p.queryBorderBg * q.borderTex;
+        texture = logRatio(lookup(q.tidx, m.fgTex), lookup(q.tidx, bgT), 3.f);
+    }
+
+    // Matches (ratio test against this support's own descriptors only).
+    cv::Mat1f fgHits = cv::Mat1f::zeros(sz), bgHits = cv::Mat1f::zeros(sz);
+    std::vector<cv::Point2f> src, dst;
+    if (!q.desc.empty() && m.descriptors.rows >= 2) {
+        cv::BFMatcher matcher(cv::NORM_L2);
+        std::vector<std::vector<cv::DMatch>> knn;
+        matcher.knnMatch(q.desc, m.descriptors, knn, 2);
+        for (auto& mm : knn) {
+            if (mm.size() < 2 || mm[0].distance > p.ratioTest * mm[1].distance) continue;
+            const cv::Point2f& qp = q.kps[mm[0].queryIdx].pt;
+            int t = mm[0].trainIdx;
+            cv::Point qi(std::clamp(cvRound(qp.x), 0, sz.width - 1), std::clamp(cvRound(qp.y), 0, sz.height - 1));
+            if (m.kpFg[t]) {
+                fgHits(qi) += 1.f;
+                src.push_back(m.kpPoint[t]);
+                dst.push_back(qp);
+            } else {
+                bgHits(qi) += 1.f;
+            }
+        }
+    }
+    const double splat = 0.04 * q.diag;
+    cv::GaussianBlur(fgHits, fgHits, cv::Size(), splat);
+    cv::GaussianBlur(bgHits, bgHits, cv::Size(), splat);
+    double maxHit = 0;
+    cv::minMaxLoc(cv::max(fgHits, bgHits), nullptr, &maxHit);
+    cv::Mat1f match = cv::Mat1f::zeros(sz);
+    if (maxHit > 0) {
+        // Soft-saturate so that a single hit cluster does not dominate.
+        match = (fgHits - bgHits) / float(0.5 * maxHit);
+        for (float& v : match) v = std::tanh(v);
+    }
+
+    // Shape: warp the support mask with a RANSAC similarity transform.
+    cv::Mat1f shape = cv::Mat1f::zeros(sz);
+    if (src.size() >= 6) {
+        std::vector<uchar> inl;
+        cv::Mat A = cv::estimateAffinePartial2D(src, dst, inl, cv::RANSAC, 0.03 * q.diag, 2000, 0.99, 10);
+        if (!A.empty() && cv::countNonZero(inl) >= 5) {
+            double scale = std::hypot(A.at<double>(0, 0), A.at<double>(1, 0));
+            if (scale >= 0.2 && scale <= 5) {
+                cv::Mat1b warped;
+                cv::warpAffine(m.mask, warped, A, sz, cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
+                warped.convertTo(shape, CV_32F, 1.0 / 255);
+                cv::GaussianBlur(shape, shape, cv::Size(), 0.02 * q.diag);
+                shape = 2.f * shape - 1.f;
+            }
+        }
+    }
+    return p.wColour * colour + p.wTexture * texture + p.wMatch * match + p.wShape * shape;
+}
+
+}  // namespace
 
 Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
                const std::function<bool()>& cancelled) {
     auto stop = [&] { return cancelled && cancelled(); };
     Result res;
-    if (query.empty() || prep.masks.empty()) return res;
+    if (query.empty() || prep.shots.empty()) return res;
     cv::setRNGSeed(kSeed);  // thread-local RNG: deterministic k-means in GrabCut
 
-    cv::Mat3b img = toWorking(query, p.workingSize);
-    const cv::Size sz = img.size();
-    const float diag = std::hypot(float(sz.width), float(sz.height));
-    cv::Mat3b lab = toLab(img);
-    cv::Mat1i idx = prep.bins.index(lab);
-
-    // 1. Colour cue: support fg vs. (support bg + query border) background.
-    cv::Mat1f border = borderBand(sz);
-    cv::Mat1f qBorderHist = histogram(idx, border, prep.bins);
-    cv::Mat1f bgHist = (1.f - p.queryBorderBg) * prep.bgHist + p.queryBorderBg * qBorderHist;
-    cv::Mat1f colourLogit = logRatio(lookup(idx, prep.fgHist), lookup(idx, bgHist));
-
-    // 2. Match cue.
-    cv::Mat1f fgHits = cv::Mat1f::zeros(sz), bgHits = cv::Mat1f::zeros(sz);
-    std::vector<std::vector<cv::Point2f>> src(prep.masks.size()), dst(prep.masks.size());
-    if (!prep.descriptors.empty()) {
-        auto sift = cv::SIFT::create(p.maxKeypoints);
-        cv::Mat gray, desc;
-        cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-        std::vector<cv::KeyPoint> kps;
-        sift->detectAndCompute(gray, cv::noArray(), kps, desc);
-        if (!desc.empty() && prep.descriptors.rows >= 2) {
-            cv::BFMatcher matcher(cv::NORM_L2);
-            std::vector<std::vector<cv::DMatch>> knn;
-            matcher.knnMatch(desc, prep.descriptors, knn, 2);
-            for (auto& m : knn) {
-                if (m.size() < 2 || m[0].distance > p.ratioTest * m[1].distance) continue;
-                const cv::Point2f& q = kps[m[0].queryIdx].pt;
-                int t = m[0].trainIdx;
-                cv::Point qi(std::clamp(cvRound(q.x), 0, sz.width - 1), std::clamp(cvRound(q.y), 0, sz.height - 1));
-                if (prep.kpFg[t]) {
-                    fgHits(qi) += 1.f;
-                    src[prep.kpShot[t]].push_back(prep.kpPoint[t]);
-                    dst[prep.kpShot[t]].push_back(q);
-                } else {
-                    bgHits(qi) += 1.f;
-                }
-            }
-        }
-    }
-    const double splat = 0.04 * diag;
-    cv::GaussianBlur(fgHits, fgHits, cv::Size(), splat);
-    cv::GaussianBlur(bgHits, bgHits, cv::Size(), splat);
-    double maxHit = 0;
-    cv::minMaxLoc(cv::max(fgHits, bgHits), nullptr, &maxHit);
-    cv::Mat1f matchLogit = cv::Mat1f::zeros(sz);
-    if (maxHit > 0) {
-        // Soft-saturate so that a single hit cluster does not dominate.
-        cv::Mat1f d = (fgHits - bgHits) / float(0.5 * maxHit);
-        for (float& v : d) v = std::tanh(v);
-        matchLogit = d;
-    }
-    if (stop()) return {};
-
-    // 3. Shape cue: warp support masks with RANSAC similarity transforms.
-    cv::Mat1f shape = cv::Mat1f::zeros(sz);
-    int shapeVotes = 0;
-    for (size_t k = 0; k < prep.masks.size(); ++k) {
-        if (src[k].size() < 6) continue;
-        std::vector<uchar> inl;
-        cv::Mat A = cv::estimateAffinePartial2D(src[k], dst[k], inl, cv::RANSAC, 0.03 * diag, 2000, 0.99, 10);
-        int nInl = cv::countNonZero(inl);
-        if (A.empty() || nInl < 5) continue;
-        double scale = std::hypot(A.at<double>(0, 0), A.at<double>(1, 0));
-        if (scale < 0.2 || scale > 5) continue;
-        cv::Mat1b warped;
-        cv::warpAffine(prep.masks[k], warped, A, sz, cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
-        cv::Mat1f wf;
-        warped.convertTo(wf, CV_32F, 1.0 / 255);
-        cv::GaussianBlur(wf, wf, cv::Size(), 0.02 * diag);
-        shape += wf;
-        ++shapeVotes;
-    }
-    cv::Mat1f shapeLogit = cv::Mat1f::zeros(sz);
-    if (shapeVotes > 0) shapeLogit = 2.f * shape / float(shapeVotes) - 1.f;
-
-    // 4. Border saliency (MBD) and centre prior.
-    cv::Mat1f salLogit = cv::Mat1f::zeros(sz);
+    Query q;
+    q.img = toWorking(query, p.workingSize);
+    q.sz = q.img.size();
+    q.diag = std::hypot(float(q.sz.width), float(q.sz.height));
+    q.lab = toLab(q.img);
+    q.idx = prep.bins.index(q.lab);
+    q.borderHist = histogram(q.idx, borderBand(q.sz), prep.bins);
+    q.tidx = textureIndex(q.lab, q.diag);
+    q.borderTex = texHistogram(q.tidx, borderBand(q.sz));
     {
-        cv::Mat3b smooth;
-        cv::GaussianBlur(lab, smooth, cv::Size(), 0.004 * diag + 0.5);
-        cv::Mat1f s = borderBarrier(smooth);
-        double mx;
-        cv::minMaxLoc(s, nullptr, &mx);
-        if (mx > 0) salLogit = 2.f * s / float(mx) - 1.f;
+        auto sift = cv::SIFT::create(p.maxKeypoints);
+        cv::Mat gray;
+        cv::cvtColor(q.img, gray, cv::COLOR_BGR2GRAY);
+        sift->detectAndCompute(gray, cv::noArray(), q.kps, q.desc);
     }
-    cv::Mat1f centre(sz);
-    for (int y = 0; y < sz.height; ++y)
-        for (int x = 0; x < sz.width; ++x) {
-            float dx = (x + 0.5f) / sz.width - 0.5f, dy = (y + 0.5f) / sz.height - 0.5f;
-            centre(y, x) = 1.f - 8.f * (dx * dx + dy * dy);  // +1 centre, -1 corners
-        }
-
-    // 5. Fusion + size prior + GrabCut.
-    cv::Mat1f logit = p.bias + p.wColour * colourLogit + p.wMatch * matchLogit + p.wShape * shapeLogit +
-                      p.wSaliency * salLogit + p.wCentre * centre;
-    if (p.smoothSigma > 0) cv::GaussianBlur(logit, logit, cv::Size(), p.smoothSigma * diag);
-    cv::Mat1f prob = sigmoid(logit);
-    cv::Mat1f initProb = prob.clone();
+    const cv::Size sz = q.sz;
+    const float diag = q.diag;
+    cv::Mat1f prior = priorLogit(q, p);
     if (stop()) return {};
+
+    // Each support gives an independent estimate; fuse them.
+    cv::Mat1f prob = cv::Mat1f::zeros(sz);
+    const float invK = 1.f / prep.shots.size();
+    for (const SupportModel& m : prep.shots) {
+        cv::Mat1f logit = p.bias + prior + supportLogit(q, m, p);
+        if (p.smoothSigma > 0) cv::GaussianBlur(logit, logit, cv::Size(), p.smoothSigma * diag);
+        prob += invK * sigmoid(logit);
+        if (stop()) return {};
+    }
+    cv::Mat1f initProb = prob.clone();
 
     // Size prior: the initial fg threshold is moved so that the initial area
     // lies within [sizeLo, sizeHi] x the supports' mean fg area fraction.
@@ -315,20 +389,44 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     }
     cv::Mat1b mask = prob > thr;
     if (p.grabCutIters > 0) {
-        cv::Mat1b gc(sz);
-        for (int i = 0; i < (int)gc.total(); ++i) {
-            float v = prob(i);
-            gc(i) = v > p.sureFg ? cv::GC_FGD : v > thr ? cv::GC_PR_FGD : v < p.sureBg ? cv::GC_BGD : cv::GC_PR_BGD;
+        // GrabCut from several initial thresholds (initial area x spread^j,
+        // j = -1..1 for 3 runs); the runs vote.  This averages out GrabCut's
+        // sensitivity to the exact initialisation.
+        std::vector<float> sorted(prob.begin(), prob.end());
+        std::sort(sorted.begin(), sorted.end());
+        const float area0 = std::max(1.f, float(cv::countNonZero(mask)));
+        std::vector<float> thrs(std::max(1, p.gcRuns), thr);
+        for (int j = 0; j < p.gcRuns && p.gcRuns > 1; ++j) {
+            float f = std::pow(p.gcSpread, float(j) - 0.5f * (p.gcRuns - 1));
+            size_t keep = size_t(std::clamp(area0 * f, 1.f, float(sorted.size() - 1)));
+            thrs[j] = sorted[sorted.size() - 1 - keep];
         }
-        int nf = cv::countNonZero(gc == cv::GC_FGD) + cv::countNonZero(gc == cv::GC_PR_FGD);
-        int nb = cv::countNonZero(gc == cv::GC_BGD) + cv::countNonZero(gc == cv::GC_PR_BGD);
-        if (nf > 20 && nb > 20) {
-            cv::Mat bgdModel, fgdModel;
-            cv::grabCut(img, gc, cv::Rect(), bgdModel, fgdModel, p.grabCutIters, cv::GC_INIT_WITH_MASK);
-            mask = (gc == cv::GC_FGD) | (gc == cv::GC_PR_FGD);
-            cv::Mat1f m;
-            mask.convertTo(m, CV_32F, 1.0 / 255);
-            prob = 0.3f * prob + 0.7f * m;  // consistent with the mask at 0.5
+        // Independent runs in parallel; each seeds its own (thread-local) RNG.
+        std::vector<cv::Mat1b> runMasks(thrs.size());
+        cv::parallel_for_(cv::Range(0, int(thrs.size())), [&](const cv::Range& r) {
+            for (int j = r.start; j < r.end; ++j) {
+                cv::Mat1b gc(sz);
+                for (int i = 0; i < (int)gc.total(); ++i) {
+                    float v = prob(i);
+                    gc(i) = v > p.sureFg ? cv::GC_FGD : v > thrs[j] ? cv::GC_PR_FGD : v < p.sureBg ? cv::GC_BGD : cv::GC_PR_BGD;
+                }
+                int nf = cv::countNonZero(gc == cv::GC_FGD) + cv::countNonZero(gc == cv::GC_PR_FGD);
+                if (nf <= 20 || nf >= int(gc.total()) - 20) continue;
+                cv::Mat bgdModel, fgdModel;
+                cv::setRNGSeed(kSeed);
+                cv::grabCut(q.img, gc, cv::Rect(), bgdModel, fgdModel, p.grabCutIters, cv::GC_INIT_WITH_MASK);
+                runMasks[j] = (gc == cv::GC_FGD) | (gc == cv::GC_PR_FGD);
+            }
+        });
+        if (stop()) return {};
+        cv::Mat1f votes = cv::Mat1f::zeros(sz);
+        int runs = 0;
+        for (auto& m : runMasks)
+            if (!m.empty()) { cv::add(votes, 1.f, votes, m); ++runs; }
+        if (runs > 0) {
+            votes /= float(runs);
+            mask = votes > 0.5f;
+            prob = 0.3f * prob + 0.7f * votes;  // consistent with the mask at 0.5
         }
     }
     if (stop()) return {};
@@ -339,7 +437,7 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     double inter = cv::countNonZero(initMask & mask), uni = cv::countNonZero(initMask | mask);
     res.confidence = float(cv::mean(dec)[0] * (uni > 0 ? inter / uni : 1.0));
 
-    // 6. Back to full resolution.
+    // Back to full resolution.
     cv::resize(prob, res.probability, query.size(), 0, 0, cv::INTER_LINEAR);
     res.mask = res.probability > 0.5f;
     return res;

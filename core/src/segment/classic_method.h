@@ -2,12 +2,15 @@
 //
 // Given K support images with binary masks and a query image of the same
 // object, estimate a foreground probability map and a binary mask for the
-// query using only classical cues (colour statistics, local keypoint matches,
-// class-agnostic priors) followed by a query-adaptive GrabCut refinement.
-// GrabCut is initialised with *probable* labels only, so its colour models are
-// re-estimated on the query itself: this tolerates support/query scene changes.
+// query using only classical cues (colour and texture statistics, local
+// keypoint matches, class-agnostic priors) followed by a query-adaptive GrabCut
+// refinement.  Each support yields an independent estimate; the K estimates are
+// averaged as probabilities, so more shots cannot be swamped by pooled
+// statistics.  GrabCut is initialised with *probable* labels only (its colour
+// models are re-estimated on the query), and run from several initial areas
+// whose results vote, which stabilises it on thin / small objects.
 // Deterministic: no randomness except cv::grabCut's internal k-means, whose
-// RNG is re-seeded before every call.
+// (thread-local) RNG is re-seeded before every run.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -26,9 +29,10 @@ struct Params {
     int workingSize = 384;       // long side of the internal working resolution
     // --- cue weights (log-odds units) of the fused initial estimate
     float wColour = 1.0f;        // colour likelihood ratio (support fg vs. bg)
+    float wTexture = 0.5f;       // gradient energy x orientation likelihood ratio
     float wMatch = 2.0f;         // SIFT keypoint-match density
     float wShape = 1.5f;         // support mask transferred by a matched similarity
-    float wSaliency = 1.0f;      // minimum-barrier-distance border saliency
+    float wSaliency = 1.5f;      // minimum-barrier-distance border saliency
     float wCentre = 1.0f;        // centre prior (+1 centre .. -1 corners)
     float bias = -0.5f;          // global offset (objects are usually < 50 %)
     // --- colour model
@@ -41,7 +45,9 @@ struct Params {
     float smoothSigma = 0.01f;   // Gaussian smoothing of the fused log-odds, x image diagonal
     float sizeLo = 0.5f;         // initial fg area >= sizeLo x support fg fraction (0 = off)
     float sizeHi = 3.0f;         // initial fg area <= sizeHi x support fg fraction (0 = off)
-    int grabCutIters = 4;        // 0 disables GrabCut
+    int grabCutIters = 3;        // per GrabCut run; 0 disables GrabCut
+    int gcRuns = 3;              // GrabCut runs from different initial areas (majority vote)
+    float gcSpread = 1.6f;       // area ratio between successive runs' initialisations
     float sureFg = 1.0f;         // prob above which pixels are hard fg seeds (1 = none)
     float sureBg = 0.0f;         // prob below which pixels are hard bg seeds (0 = none)
 };
