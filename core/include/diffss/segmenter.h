@@ -33,8 +33,9 @@ struct ProbabilityMap {
 struct Segmentation {
     ProbabilityMap probability;  // the query's size
     Mask mask;                   // probability >= 0.5 (after the backend's own refinement)
-    // How sure the segmenter is, 0..1: the mean of |2p - 1| over the query's
-    // pixels. Low values mean many pixels near 0.5; review those first.
+    // How sure the segmenter is, 0..1, higher is surer; review low values
+    // first. segmentationFrom() uses the mean of |2p - 1|; the built-in
+    // backend multiplies that by the agreement of its initial and final masks.
     double confidence = 0;
 };
 

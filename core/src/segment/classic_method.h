@@ -1,4 +1,4 @@
-// classic_segmenter.h - training-free, weight-free K-shot segmentation.
+// classic_method.h - training-free, weight-free K-shot segmentation (the built-in backend).
 //
 // Given K support images with binary masks and a query image of the same
 // object, estimate a foreground probability map and a binary mask for the
