@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Batch segmentation throughput and memory, whole processes, median of runs.
-#   tests/benchmarks/bench_segment.sh [BUILD_DIR] [RUNS]      (defaults: build, 3)
+#   tests/benchmarks/bench_segment.sh [BUILD_DIR] [RUNS] [PER_CLASS]   (defaults: build, 3, 67)
 # 1. `diffss segment` with the built-in backend on ../shared/data/dev-fss (16
-#    photos, 224 to 2048 px; skipped when absent) and on a 201-image folder of
-#    generated 320 x 240 scenes, at 1 and 2 threads: images per second (the
+#    photos, 224 to 2048 px; skipped when absent) and on a folder of generated
+#    320 x 240 scenes (3 x PER_CLASS images, 201 by default), at 1 and 2 threads: images per second (the
 #    run's own figure in results.json, model preparation excluded), wall time
 #    and peak resident memory (GNU time).
 # 2. The TorchScript path against a Python loop with Debian's python3-torch
@@ -14,6 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 runs="${2:-3}"
+per_class="${3:-67}"
 diffss="$build/app/diffss"
 python=/usr/bin/python3
 work="$(mktemp -d)"
@@ -22,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 # Folders: dev-fss flattened, and generated scenes.
-"$diffss" demo --out "$work/gen" --images 67 >/dev/null
+"$diffss" demo --out "$work/gen" --images "$per_class" >/dev/null
 mkdir -p "$work/gen-queries"
 for c in "$work"/gen/*/; do for f in "$c"*.jpg; do cp "$f" "$work/gen-queries/$(basename "$c")_$(basename "$f")"; done; done
 gen_support="$work/gen/spotted_ball/1.jpg"
