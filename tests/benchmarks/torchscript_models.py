@@ -65,7 +65,7 @@ def loop(model_path, support, mask, queries, out, threads):
     std = torch.tensor(meta["std"]).view(1, 3, 1, 1)
 
     def prep(path):
-        x = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+        x = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)[None].float() / 255
         return (F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) - mean) / std
 
     m = torch.from_numpy((np.asarray(Image.open(mask).convert("L")) > 0).astype(np.float32))[None, None]
