@@ -10,6 +10,7 @@
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/batch_stats.h"
 #include "diffss/ui/main_window.h"
+#include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
 
 #include <QListWidget>
@@ -26,17 +27,6 @@ class TestBatchPanel : public QObject {
 private:
     QTemporaryDir dir_;
 
-    std::unique_ptr<ui::MainWindow> openWindow()
-    {
-        auto window = std::make_unique<ui::MainWindow>();
-        window->resize(1200, 800);
-        window->show();
-        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
-        window->openImage(dir_.filePath("data/spotted_ball/1.jpg"));
-        if (!loaded.wait(10000))
-            return nullptr;
-        return window;
-    }
 
     QString queryFolder(const QString &name, int copies)
     {
@@ -59,7 +49,7 @@ private slots:
 
     void runsReportsBadFilesAndOrdersTheReviewQueue()
     {
-        auto window = openWindow();
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
         QVERIFY(window);
         ui::BatchPanel *panel = window->batchPanel();
         const QString queries = queryFolder("queries", 4);
@@ -114,7 +104,7 @@ private slots:
 
     void cancelStopsWithinAnImage()
     {
-        auto window = openWindow();
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
         QVERIFY(window);
         ui::BatchPanel *panel = window->batchPanel();
         panel->setQueryFolder(queryFolder("many", 30));
@@ -129,7 +119,7 @@ private slots:
 
     void reviewCorrectAddAsSupportAndRerun()
     {
-        auto window = openWindow();
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
         QVERIFY(window);
         ui::BatchPanel *panel = window->batchPanel();
         panel->setQueryFolder(queryFolder("review", 4));
@@ -175,7 +165,7 @@ private slots:
 
     void saveCorrectionWithoutAResultSaysSo()
     {
-        auto window = openWindow();
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
         QVERIFY(window);
         QVERIFY(!window->saveCorrection());
     }

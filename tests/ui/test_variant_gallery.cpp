@@ -7,6 +7,7 @@
 #include "diffss/image_io.h"
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/main_window.h"
+#include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/variant_gallery.h"
 
@@ -29,17 +30,6 @@ class TestVariantGallery : public QObject {
 private:
     QTemporaryDir dir_;
 
-    std::unique_ptr<ui::MainWindow> openWindow(const QString &image)
-    {
-        auto window = std::make_unique<ui::MainWindow>();
-        window->resize(1200, 800);
-        window->show();
-        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
-        window->openImage(image);
-        if (!loaded.wait(10000))
-            return nullptr;
-        return window;
-    }
 
 private slots:
     void initTestCase()
@@ -53,7 +43,7 @@ private slots:
 
     void generatesAcceptsAndReproduces()
     {
-        auto window = openWindow(dir_.filePath("data/green_leaf/1.jpg"));
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
         QVERIFY(window);
         ui::VariantGallery *gallery = window->variantGallery();
         // The diffusion generator is listed but cannot be chosen here.
@@ -109,7 +99,7 @@ private slots:
         const DemoSample big = makeDemoSample(0, 0, 1, 1600, 1200);
         const QString path = dir_.filePath("big.png");
         saveImage(path.toStdString(), big.image);
-        auto window = openWindow(path);
+        auto window = openStudio(path);
         QVERIFY(window);
         Mask square(1600, 1200);
         for (int y = 100; y < 300; ++y)
@@ -133,7 +123,7 @@ private slots:
 
     void variantsAreSavedWithTheProject()
     {
-        auto window = openWindow(dir_.filePath("data/striped_flag/2.jpg"));
+        auto window = openStudio(dir_.filePath("data/striped_flag/2.jpg"));
         QVERIFY(window);
         ui::VariantGallery *gallery = window->variantGallery();
         gallery->setCount(2);
@@ -164,7 +154,7 @@ private slots:
 
     void acceptedVariantsJoinTheBatch()
     {
-        auto window = openWindow(dir_.filePath("data/spotted_ball/1.jpg"));
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
         QVERIFY(window);
         ui::VariantGallery *gallery = window->variantGallery();
         gallery->setCount(2);

@@ -9,6 +9,7 @@
 #include "diffss/ui/canvas.h"
 #include "diffss/ui/cleanup_dialog.h"
 #include "diffss/ui/main_window.h"
+#include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
 
 #include <QMenuBar>
@@ -55,17 +56,6 @@ class TestWorkspace : public QObject {
 private:
     QTemporaryDir dir_;
 
-    std::unique_ptr<ui::MainWindow> openWindow(const QString &image)
-    {
-        auto window = std::make_unique<ui::MainWindow>();
-        window->resize(1000, 700);
-        window->show();
-        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
-        window->openImage(image);
-        if (!loaded.wait(10000))
-            return nullptr;
-        return window;
-    }
 
     // Runs a painting session, kills it after stroke `killAfter` was reported
     // and checks the recovery file it leaves.
@@ -167,7 +157,7 @@ private slots:
     void remembersRecentFiles()
     {
         const QString image = dir_.filePath("spotted_ball/1.jpg");
-        auto window = openWindow(image);
+        auto window = openStudio(image);
         QVERIFY(window);
         QCOMPARE(window->recentFiles().value(0), image);
         const QString project = dir_.filePath("recent.diffss");
@@ -198,7 +188,7 @@ private slots:
 
     void projectKeepsItsViewSettings()
     {
-        auto window = openWindow(dir_.filePath("striped_flag/1.jpg"));
+        auto window = openStudio(dir_.filePath("striped_flag/1.jpg"));
         QVERIFY(window);
         findAction(window.get(), "&Outline Only")->setChecked(true);
         findAction(window.get(), "Show &Mask")->setChecked(false);
@@ -237,7 +227,7 @@ private slots:
         }
         QCOMPARE(ui::CleanupDialog::remembered().minRegionPixels, 10);
 
-        auto window = openWindow(dir_.filePath("green_leaf/1.jpg"));
+        auto window = openStudio(dir_.filePath("green_leaf/1.jpg"));
         QVERIFY(window);
         const Mask start = holeAndSpeck(window->image().width(), window->image().height());
         window->document()->replaceLayer(ui::Layer::Mask, start, "test mask");
