@@ -2,6 +2,10 @@
 
 #include "exit_codes.h"
 
+#include "diffss/dataset.h"
+#include "diffss/error.h"
+#include "diffss/image_io.h"
+#include "diffss/mask_io.h"
 #include "diffss/runtime.h"
 
 namespace diffss::cli {
@@ -65,5 +69,18 @@ int applyThreads(const QCommandLineParser &parser, const QString &command)
     return -1;
 }
 
+
+Shot loadShot(const std::string &image, const std::string &mask, bool generated)
+{
+    const std::string maskPath = mask.empty() ? maskBeside(image) : mask;
+    if (maskPath.empty())
+        throw IoError(IoErrorKind::Unreadable, image, "no mask given (--mask) and no .png mask beside it");
+    Shot shot;
+    shot.name = image;
+    shot.generated = generated;
+    shot.image = loadImage(image).image;
+    shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
+    return shot;
+}
 
 } // namespace diffss::cli

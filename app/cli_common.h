@@ -8,6 +8,10 @@
 #include <QStringList>
 #include <QTextStream>
 
+#include "diffss/segmenter.h"
+
+#include <string>
+
 namespace diffss::cli {
 
 QTextStream &out();
@@ -25,5 +29,9 @@ int parse(QCommandLineParser &parser, const QStringList &args, const QString &de
 
 // Applies --threads; returns kExitUsage on a bad value, else -1.
 int applyThreads(const QCommandLineParser &parser, const QString &command);
+
+// A support image with its mask: `mask`, or the .png beside the image when
+// empty. Throws IoError (naming the image when there is no mask).
+Shot loadShot(const std::string &image, const std::string &mask = {}, bool generated = false);
 
 } // namespace diffss::cli

@@ -64,12 +64,10 @@ int runGenerate(const QStringList &args)
     }
     try {
         const std::string imagePath = parser.value(support).toStdString();
-        const std::string maskPath = parser.isSet(mask) ? parser.value(mask).toStdString() : maskBeside(imagePath);
-        if (maskPath.empty())
-            throw IoError(IoErrorKind::Unreadable, imagePath, "no mask given (--mask) and no .png mask beside it");
+        Shot shot = loadShot(imagePath, parser.value(mask).toStdString());
         GenerationRequest request;
-        request.support = loadImage(imagePath).image;
-        request.mask = loadMaskFor(maskPath, request.support.width(), request.support.height()).mask;
+        request.support = std::move(shot.image);
+        request.mask = std::move(shot.mask);
         request.className = parser.isSet(className) ? parser.value(className).toStdString()
                                                     : QFileInfo(QString::fromStdString(imagePath)).dir().dirName().toStdString();
         request.prompt = parser.value(prompt).toStdString();

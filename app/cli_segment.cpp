@@ -142,30 +142,12 @@ int runSegment(const QStringList &args)
     std::vector<Shot> shots;
     BatchOptions options;
     try {
-        for (int i = 0; i < supportPaths.size(); ++i) {
-            const std::string image = supportPaths[i].toStdString();
-            std::string maskPath = i < maskPaths.size() ? maskPaths[i].toStdString() : maskBeside(image);
-            if (maskPath.empty())
-                throw IoError(IoErrorKind::Unreadable, image, "no mask given (--mask) and no .png mask beside it");
-            Shot shot;
-            shot.name = image;
-            shot.image = loadImage(image).image;
-            shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
-            shots.push_back(std::move(shot));
-        }
-        if (parser.isSet(auxDir)) {
-            for (const std::string &image : listImages(parser.value(auxDir).toStdString())) {
-                const std::string maskPath = maskBeside(image);
-                if (maskPath.empty())
-                    continue; // not a variant: variants are written with their mask
-                Shot shot;
-                shot.name = image;
-                shot.generated = true;
-                shot.image = loadImage(image).image;
-                shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
-                shots.push_back(std::move(shot));
-            }
-        }
+        for (int i = 0; i < supportPaths.size(); ++i)
+            shots.push_back(loadShot(supportPaths[i].toStdString(), i < maskPaths.size() ? maskPaths[i].toStdString() : std::string()));
+        if (parser.isSet(auxDir))
+            for (const std::string &image : listImages(parser.value(auxDir).toStdString()))
+                if (!maskBeside(image).empty()) // variants are written with their mask; anything else is not one
+                    shots.push_back(loadShot(image, {}, true));
         for (const Shot &s : shots)
             options.supportNames.push_back(s.name);
         segmenter->prepare(shots);
