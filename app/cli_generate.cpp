@@ -5,6 +5,7 @@
 #include "exit_codes.h"
 
 #include "diffss/dataset.h"
+#include "diffss/diffusion.h"
 #include "diffss/error.h"
 #include "diffss/generator.h"
 #include "diffss/image_io.h"
@@ -13,7 +14,64 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include <atomic>
+#include <csignal>
+
 namespace diffss::cli {
+
+namespace {
+
+std::atomic_bool stopRequested{false};
+extern "C" void onStop(int) { stopRequested = true; }
+
+const QCommandLineOption kModels(QStringLiteral("models"),
+                                 QStringLiteral("Diffusion: folder with the weight files (default $DIFFSS_MODELS or "
+                                                "~/.local/share/diffss/models; see the README)."),
+                                 QStringLiteral("DIR"));
+const QCommandLineOption kCheckpoint(QStringLiteral("checkpoint"), QStringLiteral("Diffusion: the SD 1.5 .safetensors file."),
+                                     QStringLiteral("FILE"));
+const QCommandLineOption kControlNet(QStringLiteral("controlnet"), QStringLiteral("Diffusion: the ControlNet .safetensors file."),
+                                     QStringLiteral("FILE"));
+const QCommandLineOption kMerges(QStringLiteral("merges"), QStringLiteral("Diffusion: the CLIP merges file (bpe_simple_vocab_16e6.txt.gz)."),
+                                 QStringLiteral("FILE"));
+const QCommandLineOption kSteps(QStringLiteral("steps"), QStringLiteral("Diffusion: sampling steps (default 2, the recipe)."),
+                                QStringLiteral("N"), QStringLiteral("2"));
+const QCommandLineOption kGuidance(QStringLiteral("guidance"), QStringLiteral("Diffusion: classifier-free guidance scale (default 9)."),
+                                   QStringLiteral("G"), QStringLiteral("9"));
+const QCommandLineOption kSampler(QStringLiteral("sampler"), QStringLiteral("Diffusion: ddim (default) or euler_a."),
+                                  QStringLiteral("NAME"), QStringLiteral("ddim"));
+const QCommandLineOption kHalf(QStringLiteral("half"), QStringLiteral("Diffusion: fp16 compute (CUDA only)."));
+const QCommandLineOption kConfig(QStringLiteral("config"), QStringLiteral("Diffusion network sizes: sd15 (default) or tiny (tests)."),
+                                 QStringLiteral("NAME"), QStringLiteral("sd15"));
+
+// The diffusion generator the options describe, or null with a message.
+std::unique_ptr<Generator> diffusionFrom(const QCommandLineParser &parser, const QString &command)
+{
+    DiffusionGeneratorOptions o;
+    if (parser.isSet(kModels))
+        o.modelsFolder = parser.value(kModels).toStdString();
+    o.files = {parser.value(kCheckpoint).toStdString(), parser.value(kControlNet).toStdString(), parser.value(kMerges).toStdString()};
+    bool okSteps = false, okGuidance = false;
+    o.params.steps = parser.value(kSteps).toInt(&okSteps);
+    o.params.guidance = parser.value(kGuidance).toDouble(&okGuidance);
+    const QString sampler = parser.value(kSampler), config = parser.value(kConfig);
+    const auto device = parseDevice(parser.value(kDevice).toStdString());
+    if (!okSteps || o.params.steps < 1 || o.params.steps > 1000 || !okGuidance || (sampler != "ddim" && sampler != "euler_a")
+        || (config != "sd15" && config != "tiny") || !device) {
+        err() << command << ": --steps 1..1000, --guidance a number, --sampler ddim or euler_a, --config sd15 or tiny, "
+                 "--device auto, cpu or cuda\n";
+        return nullptr;
+    }
+    o.params.sampler = sampler == "ddim" ? Sampler::Ddim : Sampler::EulerAncestral;
+    o.config = config == "tiny" ? DiffusionConfig::tiny() : DiffusionConfig::sd15();
+    if (config == "tiny")
+        o.shortSide = 64;
+    o.runtime.device = *device;
+    o.runtime.half = parser.isSet(kHalf);
+    return makeDiffusionGenerator(o);
+}
+
+} // namespace
 
 int runGenerate(const QStringList &args)
 {
@@ -34,7 +92,8 @@ int runGenerate(const QStringList &args)
                                   QStringLiteral("S"), QStringLiteral("0"));
     const QCommandLineOption outDir(QStringLiteral("out"), QStringLiteral("Folder to write the variants into."), QStringLiteral("DIR"));
     const QCommandLineOption saveControl(QStringLiteral("save-control"), QStringLiteral("Also write the control map."));
-    parser.addOptions({support, mask, className, count, generator, control, prompt, ade, seed, outDir, saveControl, kThreads});
+    parser.addOptions({support, mask, className, count, generator, control, prompt, ade, seed, outDir, saveControl, kThreads, kDevice,
+                       kModels, kCheckpoint, kControlNet, kMerges, kSteps, kGuidance, kSampler, kHalf, kConfig});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Generates auxiliary supports that keep the support's mask (DifFSS). Writes "
@@ -52,7 +111,10 @@ int runGenerate(const QStringList &args)
         err() << command << ": needs --support IMG and --out DIR; --n 1..64; --control segmentation, softedge or scribble\n";
         return kExitUsage;
     }
-    const std::unique_ptr<Generator> gen = makeGenerator(parser.value(generator).toStdString());
+    const bool diffusion = parser.value(generator) == QLatin1String("diffusion");
+    const std::unique_ptr<Generator> gen = diffusion ? diffusionFrom(parser, command) : makeGenerator(parser.value(generator).toStdString());
+    if (diffusion && !gen)
+        return kExitUsage;
     if (!gen) {
         err() << command << ": unknown generator '" << parser.value(generator) << "' (use augment or diffusion)\n";
         return kExitUsage;
@@ -75,7 +137,19 @@ int runGenerate(const QStringList &args)
         request.adeOverride = parser.value(ade).toStdString();
         request.count = n;
         request.seed = seedValue;
-        const std::vector<Variant> variants = gen->generate(request);
+        // Ctrl+C stops between sampling steps; nothing is written then.
+        std::signal(SIGINT, onStop);
+        std::signal(SIGTERM, onStop);
+        int lastPercent = -1;
+        const std::vector<Variant> variants = gen->generate(request, [&](int done, int total) {
+            const int percent = total ? 100 * done / total : 100;
+            if (diffusion && percent != lastPercent) {
+                err() << "\r" << command << ": " << done << "/" << total << " steps (" << percent << " %)" << (done == total ? "\n" : "");
+                err().flush();
+                lastPercent = percent;
+            }
+            return !stopRequested;
+        });
         const QString folder = parser.value(outDir);
         if (!QDir().mkpath(folder))
             throw IoError(IoErrorKind::WriteFailed, folder.toStdString(), "cannot create the folder");
@@ -83,6 +157,9 @@ int runGenerate(const QStringList &args)
         const std::string written = writeVariants(folder.toStdString(), stem, request, variants, parser.isSet(saveControl));
         out() << "Wrote " << variants.size() << " " << QString::fromStdString(gen->name()) << " variants of "
               << QString::fromStdString(imagePath) << " to " << folder << " (" << QString::fromStdString(written) << ")\n";
+    } catch (const Cancelled &) {
+        err() << "\n" << command << ": interrupted; no variants written\n";
+        return kExitFailed;
     } catch (const std::exception &e) {
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;

@@ -43,6 +43,8 @@ packages=(
     qt6-base-dev libqt6svg6 libtorch-dev libopencv-dev libqcustomplot-dev libqcustomplot2.1-qt6
     # JSON for project and result files (header-only, used in core .cpp files)
     nlohmann-json3-dev
+    # gzip reading for the CLIP tokenizer's merges file
+    zlib1g-dev
     # a fast BLAS for LibTorch (Debian's alternatives pick it up)
     libopenblas0-pthread
     # .deb packaging (cpack runs dpkg-shlibdeps, which needs file)

@@ -1,9 +1,10 @@
-// Auxiliary support generators: the built-in appearance generator, and the
-// diffusion generator's slot.
+// Auxiliary support generators: the built-in appearance generator and the
+// recipes; the diffusion generator is in diffusion_generator.cpp.
 
 #include "diffss/generator.h"
 
 #include "cv_interop.h"
+#include "generator_internal.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -35,9 +36,7 @@ std::string promptFor(const GenerationRequest &request)
     return "a real shot photo of " + request.className;
 }
 
-namespace {
-
-void validateRequest(const GenerationRequest &r)
+void detail::validateRequest(const GenerationRequest &r)
 {
     if (r.support.isNull())
         throw std::invalid_argument("the support image is empty");
@@ -49,6 +48,8 @@ void validateRequest(const GenerationRequest &r)
     if (r.count < 1 || r.count > 64)
         throw std::invalid_argument("the number of variants must be 1..64");
 }
+
+namespace {
 
 std::string number(double v)
 {
@@ -71,7 +72,7 @@ public:
 
     std::vector<Variant> generate(const GenerationRequest &request, const GenerationProgress &progress) const override
     {
-        validateRequest(request);
+        detail::validateRequest(request);
         std::vector<Variant> out;
         for (int i = 0; i < request.count; ++i) {
             if (progress && !progress(i, request.count))
@@ -231,30 +232,9 @@ private:
     AugmentOptions o_;
 };
 
-class DiffusionSlot final : public Generator {
-public:
-    std::string name() const override { return "diffusion"; }
-    std::string description() const override { return "Stable Diffusion 1.5 + ControlNet (the DifFSS generator)"; }
-    bool available(std::string *why) const override
-    {
-        if (why)
-            *why = "the native Stable Diffusion 1.5 + ControlNet pipeline is not in this version yet; use the built-in augment "
-                   "generator meanwhile";
-        return false;
-    }
-    std::vector<Variant> generate(const GenerationRequest &, const GenerationProgress &) const override
-    {
-        std::string why;
-        available(&why);
-        throw std::runtime_error("diffusion generator unavailable: " + why);
-    }
-};
-
 } // namespace
 
 std::unique_ptr<Generator> makeAugmentGenerator(const AugmentOptions &options) { return std::make_unique<AugmentGenerator>(options); }
-
-std::unique_ptr<Generator> makeDiffusionGenerator() { return std::make_unique<DiffusionSlot>(); }
 
 const std::vector<std::string> &augmentRecipeNames()
 {

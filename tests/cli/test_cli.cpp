@@ -1,8 +1,12 @@
 // The `diffss` program as a user runs it: output, exit codes, files written.
 
+#include "diffss/diffusion.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 
+#include "testutils.h"
+
+#include <QDir>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -122,10 +126,46 @@ private slots:
         QVERIFY2(seg.code == 0, qPrintable(seg.err));
         QVERIFY(seg.out.contains("4 shots"));
 
-        const Run diffusion = runCli({"generate", "--support", support, "--generator", "diffusion", "--out", dir.filePath("d")});
+        const Run diffusion = runCli({"generate", "--support", support, "--generator", "diffusion", "--models", dir.filePath("none"), "--out",
+                                      dir.filePath("d")});
         QCOMPARE(diffusion.code, 1);
         QVERIFY(diffusion.err.contains("unavailable"));
+        QVERIFY2(diffusion.err.contains(dir.filePath("none/v1-5-pruned-emaonly.safetensors")), qPrintable(diffusion.err));
         QCOMPARE(runCli({"generate", "--support", support, "--control", "nope", "--out", dir.filePath("d")}).code, 2);
+    }
+
+    void generateRunsTheDiffusionPipelineOnTinyWeights()
+    {
+        // Tiny networks with random weights, in the public files' layout.
+        QTemporaryDir dir;
+        const auto weights = diffss::DiffusionPipeline::random(diffss::DiffusionConfig::tiny(), 2,
+                                                               testutils::clipMergesFile(dir.path()).toStdString());
+        QVERIFY(QDir().mkpath(dir.filePath("models")));
+        weights->saveCheckpoint(dir.filePath("models/v1-5-pruned-emaonly.safetensors").toStdString());
+        weights->saveControlNet(dir.filePath("models/control_v11p_sd15_seg.safetensors").toStdString());
+        QVERIFY(QFile::copy(testutils::clipMergesFile(dir.path()), dir.filePath("models/bpe_simple_vocab_16e6.txt.gz")));
+        QCOMPARE(runCli({"demo", "--out", dir.filePath("data"), "--images", "1"}).code, 0);
+        const QString support = dir.filePath("data/green_leaf/1.jpg");
+        const QStringList args{"generate", "--support", support, "--generator", "diffusion", "--config", "tiny", "--models",
+                               dir.filePath("models"), "--n", "2", "--seed", "5"};
+        const Run r = runCli(args + QStringList{"--out", dir.filePath("aux")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("4/4 steps"), qPrintable(r.err));
+        const auto support0 = diffss::loadImage(support.toStdString());
+        for (int i = 1; i <= 2; ++i) {
+            const auto image = diffss::loadImage(dir.filePath(QStringLiteral("aux/1_aux%1.jpg").arg(i)).toStdString());
+            QCOMPARE(image.image.width(), support0.image.width());
+            QCOMPARE(image.image.height(), support0.image.height());
+        }
+        const QJsonObject json = QJsonDocument::fromJson(testutils::readAll(dir.filePath("aux/variants.json"))).object();
+        QVERIFY2(QString::fromUtf8(QJsonDocument(json).toJson()).contains("control_v11p_sd15_seg.safetensors"), "variants.json names the weights");
+        // The same seed gives the same files.
+        QCOMPARE(runCli(args + QStringList{"--out", dir.filePath("aux2")}).code, 0);
+        QCOMPARE(testutils::readAll(dir.filePath("aux2/1_aux1.jpg")), testutils::readAll(dir.filePath("aux/1_aux1.jpg")));
+        // Scribble weights are not there: the message names the file.
+        const Run scribble = runCli(args + QStringList{"--control", "scribble", "--out", dir.filePath("aux3")});
+        QCOMPARE(scribble.code, 1);
+        QVERIFY2(scribble.err.contains("control_v11p_sd15_scribble.safetensors"), qPrintable(scribble.err));
     }
 
     void segmentWritesMasksAndReportsBadFiles()

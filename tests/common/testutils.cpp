@@ -142,4 +142,25 @@ diffss::Image quadrantImage(int width, int height)
     return image;
 }
 
+QString clipMergesFile(const QString &dir)
+{
+    const QString shared = sharedDataDir();
+    const QString real = shared + QStringLiteral("/clip/bpe_simple_vocab_16e6.txt.gz");
+    if (!shared.isEmpty() && QFile::exists(real))
+        return real;
+    QByteArray text = "#version: synthetic\n";
+    const char *words[] = {"c a", "ca t</w>", "p h", "o t", "ph o", "pho t", "phot o</w>", "o f</w>"};
+    int lines = 0;
+    for (const char *w : words) {
+        text += w;
+        text += '\n';
+        ++lines;
+    }
+    for (; lines < 48894; ++lines)
+        text += "Q" + QByteArray::number(lines) + " Z" + QByteArray::number(lines) + "\n";
+    const QString path = dir + QStringLiteral("/merges.txt");
+    writeAll(path, text);
+    return path;
+}
+
 } // namespace testutils

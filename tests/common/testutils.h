@@ -47,4 +47,9 @@ diffss::IoErrorKind errorKindOf(const std::function<void()> &f, QString *message
 // A test image whose four quadrants have distinct colours, to check orientation.
 diffss::Image quadrantImage(int width, int height);
 
+// A CLIP merges file: the shared copy when ../shared is there, else a
+// synthetic one of the same length written into `dir` (its first merges make
+// "cat", "photo" and "of" single tokens; the rest are unreachable filler).
+QString clipMergesFile(const QString &dir);
+
 } // namespace testutils

@@ -80,8 +80,9 @@ struct AugmentOptions {
 // diffusion: it cannot invent new poses or instances.
 std::unique_ptr<Generator> makeAugmentGenerator(const AugmentOptions &options = {});
 
-// The Stable Diffusion + ControlNet generator's slot: unavailable (with the
-// reason) until the native diffusion pipeline and its weights are present.
+// The Stable Diffusion 1.5 + ControlNet generator with the weights of the
+// default models folder (diffss/diffusion.h has the options); unavailable,
+// with the missing file named, until they are there.
 std::unique_ptr<Generator> makeDiffusionGenerator();
 
 // Writes variants into `dir`: `<stem>_aux<i>.jpg` with its mask

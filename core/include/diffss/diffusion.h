@@ -1,0 +1,181 @@
+#pragma once
+// The native Stable Diffusion 1.5 + ControlNet pipeline: CLIP text encoder,
+// UNet, ControlNet, VAE, DDIM and Euler-ancestral samplers, all in LibTorch,
+// loading the public single-file weights (.safetensors, original LDM key
+// layout). Plain C++ header; the networks live in core/src/torch/sd.
+
+#include "diffss/control_maps.h"
+#include "diffss/image.h"
+#include "diffss/runtime.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace diffss {
+
+// Sizes of the networks. sd15() is the real model; tiny() is the same code
+// with a few channels, for tests that write and load their own weights.
+struct DiffusionConfig {
+    // UNet and ControlNet
+    int modelChannels = 320;
+    std::vector<int> channelMult{1, 2, 4, 4};
+    int resBlocks = 2;
+    std::vector<int> attentionLevels{0, 1, 2};
+    int heads = 8;
+    int groups = 32;
+    int latentChannels = 4;
+    std::vector<int> hintChannels{16, 16, 32, 32, 96, 96, 256};   // before the last conv to modelChannels
+    // CLIP text encoder
+    int vocabulary = 49408;
+    int textWidth = 768;      // also the UNet's context size
+    int textLayers = 12;
+    int textHeads = 12;
+    int textMlp = 3072;
+    int textLength = 77;
+    // VAE
+    int vaeChannels = 128;
+    std::vector<int> vaeMult{1, 2, 4, 4};
+    int vaeResBlocks = 2;
+    int vaeGroups = 32;
+    double latentScale = 0.18215;
+
+    static DiffusionConfig sd15();
+    static DiffusionConfig tiny();
+    int latentFactor() const;   // image pixels per latent pixel (8)
+};
+
+// Trainable parameters per network (computed from the shapes, nothing is
+// allocated).
+struct ParameterCounts {
+    std::int64_t unet = 0, controlNet = 0, textEncoder = 0, vaeDecoder = 0, vaeEncoder = 0, vaeQuant = 0;
+};
+ParameterCounts parameterCounts(const DiffusionConfig &config);
+
+// Names and shapes in the original (LDM) checkpoint layout, e.g.
+// "model.diffusion_model.input_blocks.1.1.proj_in.weight" [320, 320, 1, 1].
+enum class DiffusionPart { UNet, ControlNet, TextEncoder, Vae };
+struct TensorShape {
+    std::string name;
+    std::vector<std::int64_t> shape;
+};
+std::vector<TensorShape> checkpointLayout(const DiffusionConfig &config, DiffusionPart part);
+
+// The prefixes of that layout. ControlNet files may carry "control_model." or
+// no prefix; both load.
+const char *checkpointPrefix(DiffusionPart part);
+
+// The files a pipeline loads.
+struct DiffusionFiles {
+    std::string checkpoint;   // SD 1.5 single file: UNet, VAE and text encoder
+    std::string controlNet;   // a ControlNet 1.1 file for the control type
+    std::string merges;       // the CLIP tokenizer's bpe_simple_vocab_16e6.txt.gz
+};
+
+// The models folder convention (see README):
+//   <folder>/v1-5-pruned-emaonly.safetensors
+//   <folder>/control_v11p_sd15_seg.safetensors (scribble, softedge)
+//   <folder>/bpe_simple_vocab_16e6.txt.gz
+DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control);
+// The first file that is not there, as "<path> (what it is)"; empty if all are.
+std::string missingDiffusionFile(const DiffusionFiles &files);
+// $DIFFSS_MODELS, else ~/.local/share/diffss/models.
+std::string defaultModelsFolder();
+
+// Wrong or incomplete weights. what() names the file and lists every
+// missing, unexpected or wrongly shaped tensor.
+class DiffusionError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Sampler { Ddim, EulerAncestral };
+const char *toString(Sampler sampler);
+
+// One generation. The recipe's defaults: DDIM, 2 steps, eta 0, guidance 9,
+// control strength 1.
+struct DiffusionParams {
+    std::string prompt;
+    std::string negativePrompt;
+    Sampler sampler = Sampler::Ddim;
+    int steps = 2;
+    double eta = 0.0;
+    double guidance = 9.0;
+    double controlStrength = 1.0;
+    std::uint64_t seed = 0;
+};
+
+struct DiffusionOptions {
+    Device device = Device::Cpu;
+    bool half = false;   // fp16 compute (CUDA only; CPU always computes in fp32)
+};
+
+// (step done, steps); return false to stop: generate() then throws Cancelled.
+using StepProgress = std::function<bool(int step, int steps)>;
+
+// Loaded networks. Thread contract: generate() is const; calls are
+// serialised inside (one set of weights, one generation at a time).
+class DiffusionPipeline {
+public:
+    ~DiffusionPipeline();
+    // Reads the three files; throws IoError (unreadable or corrupt file) or
+    // DiffusionError (wrong tensors).
+    static std::unique_ptr<DiffusionPipeline> load(const DiffusionFiles &files, const DiffusionConfig &config = DiffusionConfig::sd15(),
+                                                   const DiffusionOptions &options = {});
+    // Random weights (tests and benchmarks); the tokenizer still needs its merges file.
+    static std::unique_ptr<DiffusionPipeline> random(const DiffusionConfig &config, std::uint64_t weightSeed,
+                                                     const std::string &merges, const DiffusionOptions &options = {});
+    // Writes the weights in the original layout (F32 or F16): the checkpoint
+    // (UNet, VAE, text encoder) and the ControlNet ("control_model." keys).
+    void saveCheckpoint(const std::string &path, bool half = false) const;
+    void saveControlNet(const std::string &path, bool half = false) const;
+
+    // An RGB image the size of `control` (sides multiples of 8) from a
+    // prompt and a control map (RGB, as ControlNet expects). Throws Cancelled.
+    Image generate(const Image &control, const DiffusionParams &params, const StepProgress &progress = {}) const;
+
+    const DiffusionConfig &config() const;
+    std::string deviceName() const;
+
+    struct Impl;
+
+private:
+    explicit DiffusionPipeline(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> d;
+};
+
+// The DifFSS generator over this pipeline.
+struct DiffusionGeneratorOptions {
+    std::string modelsFolder = defaultModelsFolder();
+    DiffusionFiles files;   // overrides the folder convention where set
+    DiffusionConfig config = DiffusionConfig::sd15();
+    DiffusionOptions runtime;
+    DiffusionParams params;   // prompt and seed are set per variant
+    std::string promptSuffix = ", best quality, extremely detailed";
+    int shortSide = 512;      // generation size: short side, sides rounded to multiples of 64
+    DiffusionGeneratorOptions();
+};
+// The recipe's negative prompt.
+const char *recipeNegativePrompt();
+class Generator;
+// Loads the weights on first use (one pipeline per control type, kept);
+// progress counts sampling steps over all variants.
+std::unique_ptr<Generator> makeDiffusionGenerator(const DiffusionGeneratorOptions &options);
+
+// The noise schedule and DDIM arithmetic of the original code, in doubles.
+namespace schedule {
+constexpr int kTrainSteps = 1000;
+// alphā_t for t = 0..999 ("scaled linear" betas from 0.00085 to 0.012).
+const std::vector<double> &alphasCumprod();
+// DDIM timesteps, descending: range(0, 1000, 1000 / steps) + 1, reversed.
+std::vector<int> ddimTimesteps(int steps);
+// alphā of the step before t in the DDIM sequence (alphā_0 for the last).
+double ddimAlphaPrev(const std::vector<int> &descending, std::size_t index);
+// One DDIM step of a single value: returns x_prev for noise z.
+double ddimStep(double x, double eps, double alpha, double alphaPrev, double eta, double z);
+} // namespace schedule
+
+} // namespace diffss

@@ -1,0 +1,140 @@
+// The DifFSS generator: ControlNet-conditioned Stable Diffusion 1.5 variants
+// of the support, each reusing the support's mask.
+#include "diffss/diffusion.h"
+#include "diffss/generator.h"
+#include "generator_internal.h"
+
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+namespace diffss {
+
+const char *recipeNegativePrompt()
+{
+    return "longbody, lowres, bad anatomy, bad hands, missing fingers, extra digit, fewer digits, cropped, worst quality, "
+           "low quality, artwork";
+}
+
+DiffusionGeneratorOptions::DiffusionGeneratorOptions() { params.negativePrompt = recipeNegativePrompt(); }
+
+namespace {
+
+std::string number(double v)
+{
+    std::ostringstream s;
+    s.precision(6);
+    s << v;
+    return s.str();
+}
+
+class DiffusionGenerator final : public Generator {
+public:
+    explicit DiffusionGenerator(DiffusionGeneratorOptions o) : o_(std::move(o)) {}
+
+    std::string name() const override { return "diffusion"; }
+    std::string description() const override { return "Stable Diffusion 1.5 + ControlNet (the DifFSS generator)"; }
+
+    bool available(std::string *why) const override
+    {
+        // Ready when the shared files and at least one ControlNet are there.
+        std::string firstMissing;
+        for (ControlType type : {ControlType::Segmentation, ControlType::Scribble, ControlType::SoftEdge}) {
+            const std::string missing = missingDiffusionFile(files(type));
+            if (missing.empty())
+                return true;
+            if (firstMissing.empty())
+                firstMissing = missing;
+        }
+        if (why)
+            *why = "missing model file " + firstMissing + "; see the README's \"Diffusion weights\" section";
+        return false;
+    }
+
+    std::vector<Variant> generate(const GenerationRequest &request, const GenerationProgress &progress) const override
+    {
+        detail::validateRequest(request);
+        const auto pipelineRef = pipelineFor(request.control);
+        const DiffusionPipeline &pipeline = *pipelineRef;
+        const Size2 size = generationSize(request.support.width(), request.support.height(), o_.shortSide);
+        const Image control = controlMap(request.control, request.support, request.mask,
+                                         adeClassFor(request.className, request.adeOverride).colour, size);
+        DiffusionParams p = o_.params;
+        p.prompt = promptFor(request) + o_.promptSuffix;
+        const int stepsPerVariant = static_cast<int>(p.sampler == Sampler::Ddim ? schedule::ddimTimesteps(p.steps).size()
+                                                                                 : static_cast<std::size_t>(p.steps));
+        const int total = request.count * stepsPerVariant;
+        std::vector<Variant> out;
+        for (int i = 0; i < request.count; ++i) {
+            p.seed = variantSeed(request.seed, i);
+            const Image image = pipeline.generate(control, p, [&](int step, int) {
+                return !progress || progress(i * stepsPerVariant + step, total);
+            });
+            Variant v;
+            v.image = resized(image, request.support.width(), request.support.height());
+            v.mask = request.mask;
+            v.generator = name();
+            v.control = request.control;
+            v.seed = p.seed;
+            v.parameters = {{"prompt", p.prompt},
+                             {"negative_prompt", p.negativePrompt},
+                             {"sampler", toString(p.sampler)},
+                             {"steps", std::to_string(p.steps)},
+                             {"guidance", number(p.guidance)},
+                             {"eta", number(p.eta)},
+                             {"control_strength", number(p.controlStrength)},
+                             {"size", std::to_string(size.width) + "x" + std::to_string(size.height)},
+                             {"checkpoint", std::filesystem::path(files(request.control).checkpoint).filename().string()},
+                             {"controlnet", std::filesystem::path(files(request.control).controlNet).filename().string()},
+                             {"device", pipeline.deviceName()}};
+            out.push_back(std::move(v));
+        }
+        return out;
+    }
+
+private:
+    DiffusionFiles files(ControlType type) const
+    {
+        DiffusionFiles f = diffusionFilesIn(o_.modelsFolder, type);
+        if (!o_.files.checkpoint.empty())
+            f.checkpoint = o_.files.checkpoint;
+        if (!o_.files.controlNet.empty())
+            f.controlNet = o_.files.controlNet;
+        if (!o_.files.merges.empty())
+            f.merges = o_.files.merges;
+        return f;
+    }
+
+    // Shared, so that a run in progress keeps its pipeline when another
+    // control type replaces it here.
+    std::shared_ptr<const DiffusionPipeline> pipelineFor(ControlType type) const
+    {
+        std::lock_guard lock(mutex_);
+        if (loaded_ && loadedType_ == type)
+            return loaded_;
+        const DiffusionFiles f = files(type);
+        const std::string missing = missingDiffusionFile(f);
+        if (!missing.empty())
+            throw std::runtime_error("diffusion generator: missing model file " + missing);
+        loaded_.reset();   // one set of weights in memory at a time
+        loaded_ = DiffusionPipeline::load(f, o_.config, o_.runtime);
+        loadedType_ = type;
+        return loaded_;
+    }
+
+    DiffusionGeneratorOptions o_;
+    mutable std::mutex mutex_;
+    mutable std::shared_ptr<const DiffusionPipeline> loaded_;
+    mutable ControlType loadedType_ = ControlType::Segmentation;
+};
+
+} // namespace
+
+std::unique_ptr<Generator> makeDiffusionGenerator(const DiffusionGeneratorOptions &options)
+{
+    return std::make_unique<DiffusionGenerator>(options);
+}
+
+std::unique_ptr<Generator> makeDiffusionGenerator() { return makeDiffusionGenerator(DiffusionGeneratorOptions{}); }
+
+} // namespace diffss

@@ -1,0 +1,51 @@
+#pragma once
+// Moving parameters between ParamStores and .safetensors files in the
+// original checkpoint layout.
+
+#include "diffss/safetensors.h"
+#include "sd/sd_layers.h"
+
+#include <string>
+#include <vector>
+
+namespace diffss::sd {
+
+// Every problem found while loading one file, reported together.
+class Problems {
+public:
+    explicit Problems(std::string path) : path_(std::move(path)) {}
+    void missing(std::string name) { missing_.push_back(std::move(name)); }
+    void unexpected(std::string name) { unexpected_.push_back(std::move(name)); }
+    void wrong(std::string what) { wrong_.push_back(std::move(what)); }
+    // Throws DiffusionError listing all of them.
+    void throwIfAny() const;
+
+private:
+    std::string path_;
+    std::vector<std::string> missing_, unexpected_, wrong_;
+};
+
+// Matches `store` against the tensors named prefix + parameter name, trying
+// each prefix in turn (the first one the file uses wins); tensors under the
+// chosen prefix that the store does not know are "unexpected" (with the empty
+// prefix: every tensor of the file). With `copy`, each parameter becomes an
+// fp32 copy of its tensor (the store may hold meta tensors until then), so a
+// caller checks every file first and allocates only when all match.
+void loadPart(ParamStore &store, const SafetensorsFile &file, const std::vector<std::string> &prefixes, Problems &problems,
+              bool copy);
+
+// Collects tensors and writes one .safetensors file (F32, or F16 with `half`).
+class SafetensorsBuilder {
+public:
+    explicit SafetensorsBuilder(bool half) : half_(half) {}
+    void add(const ParamStore &store, const std::string &prefix);
+    void addInt64(const std::string &name, const at::Tensor &t);
+    void write(const std::string &path) const;
+
+private:
+    bool half_;
+    std::vector<std::string> names_;
+    std::vector<at::Tensor> tensors_;   // contiguous CPU copies kept alive until write()
+};
+
+} // namespace diffss::sd

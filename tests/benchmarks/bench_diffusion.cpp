@@ -1,0 +1,125 @@
+// Seconds per guided sampling step (ControlNet + UNet, conditional and
+// unconditional pass in one batch) and per VAE decode, for the full SD 1.5 +
+// ControlNet configuration with random weights, against the floor set by
+// this machine's large-matrix-product speed.
+//   bench_diffusion [--size 512] [--steps 2] [--runs 2] [--threads N] [--merges FILE] [--device cpu|cuda] [--half]
+// The merges file defaults to ../shared/data/clip; any CLIP merges file works
+// (the weights are random, the text does not matter).
+
+#include "diffss/diffusion.h"
+#include "diffss/runtime.h"
+
+#include <ATen/ATen.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// fp32 GFLOP/s of a 2048 x 2048 matrix product (median of 7).
+double matmulGflops()
+{
+    const std::int64_t n = 2048;
+    const auto a = at::randn({n, n}), b = at::randn({n, n});
+    at::mm(a, b);   // warm-up
+    std::vector<double> rates;
+    for (int i = 0; i < 7; ++i) {
+        const auto t0 = Clock::now();
+        at::mm(a, b);
+        rates.push_back(2.0 * n * n * n / seconds(t0, Clock::now()) / 1e9);
+    }
+    return median(rates);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    int size = 512, steps = 2, runs = 2, threads = 0;
+    bool half = false;
+    std::string device = "cpu";
+    std::string merges = (fs::path(DIFFSS_SOURCE_DIR).parent_path() / "shared/data/clip/bpe_simple_vocab_16e6.txt.gz").string();
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : "";
+        if (arg == "--size") size = std::atoi(value), ++i;
+        else if (arg == "--steps") steps = std::atoi(value), ++i;
+        else if (arg == "--runs") runs = std::max(1, std::atoi(value)), ++i;
+        else if (arg == "--threads") threads = std::atoi(value), ++i;
+        else if (arg == "--merges") merges = value, ++i;
+        else if (arg == "--device") device = value, ++i;
+        else if (arg == "--half") half = true;
+    }
+    diffss::setComputeThreads(threads);
+    std::printf("threads %d, size %dx%d, DDIM steps %d, runs %d, device %s%s\n", diffss::computeThreads(), size, size, steps, runs,
+                device.c_str(), half ? " fp16" : "");
+    const double gflops = matmulGflops();
+    std::printf("matrix product (2048^2 fp32): %.1f GFLOP/s\n", gflops);
+
+    diffss::DiffusionOptions options;
+    options.device = *diffss::parseDevice(device);
+    options.half = half;
+    const auto t0 = Clock::now();
+    const auto pipeline = diffss::DiffusionPipeline::random(diffss::DiffusionConfig::sd15(), 1, merges, options);
+    std::printf("random full-size weights: %.1f s (%s)\n", seconds(t0, Clock::now()), pipeline->deviceName().c_str());
+
+    diffss::Image control(size, size, 3, 120);
+    for (int y = size / 4; y < 3 * size / 4; ++y)
+        for (int x = size / 4; x < 3 * size / 4; ++x)
+            control.row(y)[3 * x] = 200;
+    diffss::DiffusionParams p;
+    p.prompt = "a real shot photo of cat, best quality, extremely detailed";
+    p.negativePrompt = diffss::recipeNegativePrompt();
+    p.steps = steps;
+
+    std::vector<double> stepSeconds, textSeconds, decodeSeconds, totalSeconds;
+    for (int r = 0; r < runs; ++r) {
+        p.seed = static_cast<std::uint64_t>(r);
+        std::vector<Clock::time_point> marks;
+        const auto start = Clock::now();
+        pipeline->generate(control, p, [&](int, int) {
+            marks.push_back(Clock::now());
+            return true;
+        });
+        const auto end = Clock::now();
+        textSeconds.push_back(seconds(start, marks.front()));
+        for (std::size_t i = 1; i < marks.size(); ++i) {
+            stepSeconds.push_back(seconds(marks[i - 1], marks[i]));
+            std::printf("  run %d step %zu: %.2f s\n", r + 1, i, stepSeconds.back());
+        }
+        decodeSeconds.push_back(seconds(marks.back(), end));
+        totalSeconds.push_back(seconds(start, end));
+        std::printf("  run %d: text %.2f s, VAE decode %.2f s, total %.2f s\n", r + 1, textSeconds.back(), decodeSeconds.back(),
+                    totalSeconds.back());
+    }
+    const double floorStep = 2.17e12 / (gflops * 1e9), floorDecode = 2.5e12 / (gflops * 1e9);
+    const double step = median(stepSeconds), decode = median(decodeSeconds);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("guided step (ControlNet + UNet, 2 passes): median %.2f s over %zu steps; floor %.2f s (2.17 TFLOP at %.0f GFLOP/s); "
+                "ratio %.2f\n",
+                step, stepSeconds.size(), floorStep, gflops, step / floorStep);
+    std::printf("VAE decode %dx%d: median %.2f s; floor %.2f s (2.5 TFLOP); ratio %.2f\n", size, size, decode, floorDecode,
+                decode / floorDecode);
+    std::printf("text encoder (2 prompts): median %.3f s; whole generation median %.2f s; peak resident %.2f GB\n", median(textSeconds),
+                median(totalSeconds), usage.ru_maxrss / 1048576.0);
+    return 0;
+}

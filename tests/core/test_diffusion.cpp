@@ -1,0 +1,356 @@
+// The native Stable Diffusion 1.5 + ControlNet pipeline: schedule, layout
+// and parameter counts of the full configuration (no weights needed), and a
+// tiny configuration with random weights run end to end, written with our
+// safetensors writer and loaded back.
+#include "diffss/diffusion.h"
+#include "diffss/generator.h"
+#include "diffss/safetensors.h"
+#include "diffss/segmenter.h"
+#include "sd/sd_layers.h"
+#include "testutils.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <map>
+
+using namespace diffss;
+
+namespace {
+
+Image pattern(int w, int h, int variant)
+{
+    Image im(w, h, 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            std::uint8_t *p = im.row(y) + 3 * x;
+            const bool inside = (x - w / 2) * (x - w / 2) + (y - h / 2) * (y - h / 2) < (variant ? w * w / 9 : w * w / 25);
+            p[0] = inside ? 220 : 120;
+            p[1] = inside ? 20 : 120;
+            p[2] = inside ? 60 : 120;
+        }
+    return im;
+}
+
+double meanAbsDiff(const Image &a, const Image &b)
+{
+    double sum = 0;
+    for (std::size_t i = 0; i < a.byteCount(); ++i)
+        sum += std::abs(int(a.data()[i]) - int(b.data()[i]));
+    return sum / static_cast<double>(a.byteCount());
+}
+
+std::map<std::string, std::vector<std::int64_t>> shapes(DiffusionPart part)
+{
+    std::map<std::string, std::vector<std::int64_t>> out;
+    for (const auto &t : checkpointLayout(DiffusionConfig::sd15(), part))
+        out[t.name] = t.shape;
+    return out;
+}
+
+using Shape = std::vector<std::int64_t>;
+
+} // namespace
+
+class TestDiffusion : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString merges_;
+
+    DiffusionParams params(std::uint64_t seed, Sampler sampler = Sampler::Ddim) const
+    {
+        DiffusionParams p;
+        p.prompt = "a real shot photo of cat, best quality, extremely detailed";
+        p.negativePrompt = recipeNegativePrompt();
+        p.seed = seed;
+        p.sampler = sampler;
+        return p;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        merges_ = testutils::clipMergesFile(dir_.path());
+    }
+
+    void scheduleMatchesReference()
+    {
+        const auto &a = schedule::alphasCumprod();
+        QCOMPARE(a.size(), std::size_t(1000));
+        QVERIFY(std::abs(a[0] - 0.99915) < 1e-9);
+        QVERIFY(std::abs(a[999] - 0.004660) < 5e-7);
+        QCOMPARE(schedule::ddimTimesteps(2), (std::vector<int>{501, 1}));
+        const auto t20 = schedule::ddimTimesteps(20);
+        QCOMPARE(t20.size(), std::size_t(20));
+        QCOMPARE(t20.front(), 951);
+        QCOMPARE(t20[1], 901);
+        QCOMPARE(t20.back(), 1);
+        QCOMPARE(schedule::ddimAlphaPrev(t20, 0), a[901]);
+        QCOMPARE(schedule::ddimAlphaPrev(t20, 19), a[0]);
+    }
+
+    void ddimStepIsTheClosedForm()
+    {
+        // eta 0: x_prev = sqrt(a') x0 + sqrt(1 - a') eps, with x built from a known x0.
+        const double a = 0.3, ap = 0.8, x0 = 0.7, eps = -1.2;
+        const double x = std::sqrt(a) * x0 + std::sqrt(1 - a) * eps;
+        QVERIFY(std::abs(schedule::ddimStep(x, eps, a, ap, 0.0, 5.0) - (std::sqrt(ap) * x0 + std::sqrt(1 - ap) * eps)) < 1e-12);
+        // eta 1: sigma = sqrt((1-a')/(1-a)) sqrt(1 - a/a'), noise enters with sigma.
+        const double s = std::sqrt((1 - ap) / (1 - a)) * std::sqrt(1 - a / ap);
+        const double expected = std::sqrt(ap) * x0 + std::sqrt(1 - ap - s * s) * eps + s * 0.5;
+        QVERIFY(std::abs(schedule::ddimStep(x, eps, a, ap, 1.0, 0.5) - expected) < 1e-12);
+    }
+
+    void parameterCountsOfTheFullModel()
+    {
+        const ParameterCounts c = parameterCounts(DiffusionConfig::sd15());
+        QCOMPARE(c.unet, std::int64_t(859520964));
+        QCOMPARE(c.controlNet, std::int64_t(361279120));
+        QCOMPARE(c.textEncoder, std::int64_t(123060480));
+        QCOMPARE(c.vaeDecoder, std::int64_t(49490179));
+        QCOMPARE(c.vaeDecoder + 20, std::int64_t(49490199));   // with post_quant_conv (4x4 + 4)
+        QCOMPARE(c.vaeQuant, std::int64_t(20 + 72));
+    }
+
+    void checkpointLayoutOfTheFullModel()
+    {
+        const auto unet = shapes(DiffusionPart::UNet), vae = shapes(DiffusionPart::Vae), text = shapes(DiffusionPart::TextEncoder),
+                   control = shapes(DiffusionPart::ControlNet);
+        // Tensor counts of v1-5-pruned-emaonly.safetensors per prefix.
+        QCOMPARE(unet.size(), std::size_t(686));
+        QCOMPARE(vae.size(), std::size_t(248));
+        QCOMPARE(text.size(), std::size_t(197));
+        const std::pair<const std::map<std::string, Shape> *, std::pair<const char *, Shape>> samples[] = {
+            {&unet, {"model.diffusion_model.time_embed.0.weight", {1280, 320}}},
+            {&unet, {"model.diffusion_model.input_blocks.0.0.weight", {320, 4, 3, 3}}},
+            {&unet, {"model.diffusion_model.input_blocks.1.1.proj_in.weight", {320, 320, 1, 1}}},
+            {&unet, {"model.diffusion_model.input_blocks.3.0.op.weight", {320, 320, 3, 3}}},
+            {&unet, {"model.diffusion_model.input_blocks.4.0.skip_connection.weight", {640, 320, 1, 1}}},
+            {&unet, {"model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight", {640, 768}}},
+            {&unet, {"model.diffusion_model.middle_block.1.transformer_blocks.0.ff.net.0.proj.weight", {10240, 1280}}},
+            {&unet, {"model.diffusion_model.output_blocks.2.1.conv.weight", {1280, 1280, 3, 3}}},
+            {&unet, {"model.diffusion_model.output_blocks.5.2.conv.weight", {1280, 1280, 3, 3}}},
+            {&unet, {"model.diffusion_model.output_blocks.11.0.in_layers.0.weight", {640}}},
+            {&unet, {"model.diffusion_model.out.2.weight", {4, 320, 3, 3}}},
+            {&control, {"control_model.input_hint_block.0.weight", {16, 3, 3, 3}}},
+            {&control, {"control_model.input_hint_block.14.weight", {320, 256, 3, 3}}},
+            {&control, {"control_model.zero_convs.0.0.weight", {320, 320, 1, 1}}},
+            {&control, {"control_model.zero_convs.11.0.weight", {1280, 1280, 1, 1}}},
+            {&control, {"control_model.middle_block_out.0.weight", {1280, 1280, 1, 1}}},
+            {&vae, {"first_stage_model.decoder.conv_in.weight", {512, 4, 3, 3}}},
+            {&vae, {"first_stage_model.decoder.mid.attn_1.q.weight", {512, 512, 1, 1}}},
+            {&vae, {"first_stage_model.decoder.up.1.block.0.nin_shortcut.weight", {256, 512, 1, 1}}},
+            {&vae, {"first_stage_model.decoder.up.3.upsample.conv.weight", {512, 512, 3, 3}}},
+            {&vae, {"first_stage_model.encoder.down.0.downsample.conv.weight", {128, 128, 3, 3}}},
+            {&vae, {"first_stage_model.encoder.conv_out.weight", {8, 512, 3, 3}}},
+            {&vae, {"first_stage_model.post_quant_conv.weight", {4, 4, 1, 1}}},
+            {&text, {"cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", {49408, 768}}},
+            {&text, {"cond_stage_model.transformer.text_model.embeddings.position_ids", {1, 77}}},
+            {&text, {"cond_stage_model.transformer.text_model.encoder.layers.11.mlp.fc1.weight", {3072, 768}}},
+            {&text, {"cond_stage_model.transformer.text_model.final_layer_norm.bias", {768}}},
+        };
+        for (const auto &[map, sample] : samples) {
+            const auto it = map->find(sample.first);
+            QVERIFY2(it != map->end(), sample.first);
+            QVERIFY2(it->second == sample.second, sample.first);
+        }
+        // No UNet key under the ControlNet's own parts, no output blocks in the ControlNet.
+        for (const auto &[name, shape] : control)
+            QVERIFY2(name.find("output_blocks") == std::string::npos, name.c_str());
+    }
+
+    void slicedAttentionEqualsWholeAttention()
+    {
+        const auto q = at::randn({2, 37, 16}), k = at::randn({2, 23, 16}), v = at::randn({2, 23, 16});
+        for (bool causal : {false, true}) {
+            const auto whole = sd::attention(q, k, v, 4, causal);
+            const auto sliced = sd::attention(q, k, v, 4, causal, 1000);   // a few query rows per slice
+            QVERIFY(at::allclose(whole, sliced, 1e-5, 1e-6));
+        }
+        // Against a direct single-head computation.
+        const auto ref = at::softmax(at::bmm(q, k.transpose(1, 2)) / 4.0, -1).bmm(v);
+        QVERIFY(at::allclose(sd::attention(q, k, v, 1), ref, 1e-5, 1e-6));
+    }
+
+    void tinyPipelineRunsEndToEnd()
+    {
+        const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());
+        const Image control = pattern(64, 48, 0);
+        std::vector<int> steps;
+        const Image a = pipeline->generate(control, params(1), [&](int step, int total) {
+            steps.push_back(step);
+            return total == 2;
+        });
+        QCOMPARE(a.width(), 64);
+        QCOMPARE(a.height(), 48);
+        QCOMPARE(a.channels(), 3);
+        QCOMPARE(steps, (std::vector<int>{0, 1, 2}));
+        // Same seed, same image; another seed or another control map, another image.
+        QVERIFY(pipeline->generate(control, params(1)) == a);
+        QVERIFY(meanAbsDiff(pipeline->generate(control, params(2)), a) > 5);
+        const double controlEffect = meanAbsDiff(pipeline->generate(pattern(64, 48, 1), params(1)), a);
+        qInfo("mean |difference| in grey levels: control map changed %.3f, seed changed %.3f", controlEffect,
+              meanAbsDiff(pipeline->generate(control, params(2)), a));
+        QVERIFY(controlEffect > 0.25);
+        // With control strength 0 the map no longer matters.
+        DiffusionParams off = params(1);
+        off.controlStrength = 0;
+        QVERIFY(pipeline->generate(pattern(64, 48, 1), off) == pipeline->generate(control, off));
+        // Not a flat image.
+        int lo = 255, hi = 0;
+        for (std::size_t i = 0; i < a.byteCount(); ++i) {
+            lo = std::min<int>(lo, a.data()[i]);
+            hi = std::max<int>(hi, a.data()[i]);
+        }
+        QVERIFY(hi - lo > 10);
+        // The second sampler is deterministic too.
+        const Image e = pipeline->generate(control, params(1, Sampler::EulerAncestral));
+        QVERIFY(pipeline->generate(control, params(1, Sampler::EulerAncestral)) == e);
+        QVERIFY(e != a);
+    }
+
+    void cancelBetweenSteps()
+    {
+        const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());
+        int calls = 0;
+        QVERIFY_THROWS_EXCEPTION(Cancelled, pipeline->generate(pattern(64, 64, 0), params(1), [&](int step, int) {
+            ++calls;
+            return step < 1;
+        }));
+        QCOMPARE(calls, 2);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, pipeline->generate(pattern(60, 64, 0), params(1)));
+    }
+
+    void savedWeightsLoadBackExactly()
+    {
+        const auto config = DiffusionConfig::tiny();
+        const auto original = DiffusionPipeline::random(config, 11, merges_.toStdString());
+        DiffusionFiles files{(dir_.path() + "/tiny.safetensors").toStdString(), (dir_.path() + "/tiny_control.safetensors").toStdString(),
+                             merges_.toStdString()};
+        original->saveCheckpoint(files.checkpoint);
+        original->saveControlNet(files.controlNet);
+        const auto loaded = DiffusionPipeline::load(files, config);
+        const Image control = pattern(64, 64, 1);
+        QVERIFY(loaded->generate(control, params(3)) == original->generate(control, params(3)));
+
+        // fp16 files (how ControlNet conversions are shipped) load and give nearly the same image.
+        DiffusionFiles half = files;
+        half.checkpoint = (dir_.path() + "/tiny16.safetensors").toStdString();
+        half.controlNet = (dir_.path() + "/tiny16_control.safetensors").toStdString();
+        original->saveCheckpoint(half.checkpoint, true);
+        original->saveControlNet(half.controlNet, true);
+        QCOMPARE(SafetensorsFile::open(half.controlNet).tensor("control_model.zero_convs.0.0.weight").dtype, DType::F16);
+        const auto loaded16 = DiffusionPipeline::load(half, config);
+        QVERIFY(meanAbsDiff(loaded16->generate(control, params(3)), original->generate(control, params(3))) < 2.0);
+    }
+
+    void wrongWeightsAreReportedByNameAllAtOnce()
+    {
+        const auto config = DiffusionConfig::tiny();
+        const auto original = DiffusionPipeline::random(config, 5, merges_.toStdString());
+        const std::string good = (dir_.path() + "/good.safetensors").toStdString();
+        const std::string control = (dir_.path() + "/good_control.safetensors").toStdString();
+        original->saveCheckpoint(good);
+        original->saveControlNet(control);
+
+        // Drop one tensor, change the shape of another, add an unknown one.
+        const auto file = SafetensorsFile::open(good);
+        const std::string dropped = "model.diffusion_model.out.2.bias";
+        const std::string reshaped = "first_stage_model.decoder.conv_in.weight";
+        const std::string extra = "model.diffusion_model.not_a_layer.weight";
+        const std::vector<float> small(3, 0.f);
+        std::vector<TensorRecord> records;
+        for (const auto &name : file.names()) {
+            const TensorView &t = file.tensor(name);
+            if (name == dropped)
+                continue;
+            if (name == reshaped)
+                records.push_back({name, DType::F32, {3}, small.data(), small.size() * 4});
+            else
+                records.push_back({name, t.dtype, t.shape, t.data, t.bytes});
+        }
+        records.push_back({extra, DType::F32, {3}, small.data(), small.size() * 4});
+        const std::string bad = (dir_.path() + "/bad.safetensors").toStdString();
+        writeSafetensors(bad, records);
+
+        try {
+            DiffusionPipeline::load({bad, control, merges_.toStdString()}, config);
+            QFAIL("loaded a checkpoint with wrong tensors");
+        } catch (const DiffusionError &e) {
+            const std::string m = e.what();
+            QVERIFY2(m.find(bad) != std::string::npos, m.c_str());
+            QVERIFY2(m.find(dropped) != std::string::npos, m.c_str());
+            QVERIFY2(m.find(reshaped + ": F32 [3] in the file") != std::string::npos, m.c_str());
+            QVERIFY2(m.find(extra) != std::string::npos, m.c_str());
+        }
+        // The full configuration against tiny files: every shape is wrong, one clear error.
+        QVERIFY_THROWS_EXCEPTION(DiffusionError, DiffusionPipeline::load({good, control, merges_.toStdString()}, DiffusionConfig::sd15()));
+        // A missing file is named.
+        try {
+            DiffusionPipeline::load({good, "/nonexistent/control_v11p_sd15_seg.safetensors", merges_.toStdString()}, config);
+            QFAIL("loaded without a ControlNet");
+        } catch (const DiffusionError &e) {
+            QVERIFY2(std::string(e.what()).find("/nonexistent/control_v11p_sd15_seg.safetensors") != std::string::npos, e.what());
+        }
+        // A corrupt file is an IoError naming it.
+        testutils::writeAll(QString::fromStdString(bad), "not a safetensors file at all");
+        QVERIFY_THROWS_EXCEPTION(IoError, DiffusionPipeline::load({bad, control, merges_.toStdString()}, config));
+    }
+
+    void generatorMakesVariantsWithTheSupportMask()
+    {
+        DiffusionGeneratorOptions missing;
+        missing.modelsFolder = (dir_.path() + "/empty").toStdString();
+        std::string why;
+        QVERIFY(!makeDiffusionGenerator(missing)->available(&why));
+        QVERIFY2(why.find("v1-5-pruned-emaonly.safetensors") != std::string::npos, why.c_str());
+
+        const auto config = DiffusionConfig::tiny();
+        const auto weights = DiffusionPipeline::random(config, 3, merges_.toStdString());
+        DiffusionGeneratorOptions o;
+        o.config = config;
+        o.shortSide = 64;
+        o.files = {(dir_.path() + "/g.safetensors").toStdString(), (dir_.path() + "/g_control.safetensors").toStdString(),
+                   merges_.toStdString()};
+        weights->saveCheckpoint(o.files.checkpoint);
+        weights->saveControlNet(o.files.controlNet);
+        const auto generator = makeDiffusionGenerator(o);
+        QVERIFY(generator->available());
+
+        GenerationRequest r;
+        r.support = pattern(90, 70, 0);
+        r.mask = Mask(90, 70);
+        for (int y = 20; y < 50; ++y)
+            for (int x = 30; x < 60; ++x)
+                r.mask.set(x, y, true);
+        r.className = "cat";
+        r.count = 2;
+        r.seed = 9;
+        std::vector<std::pair<int, int>> seen;
+        const auto variants = generator->generate(r, [&](int done, int total) {
+            seen.emplace_back(done, total);
+            return true;
+        });
+        QCOMPARE(variants.size(), std::size_t(2));
+        for (const auto &v : variants) {
+            QCOMPARE(v.image.width(), 90);
+            QCOMPARE(v.image.height(), 70);
+            QVERIFY(v.mask == r.mask);
+            QCOMPARE(v.generator, std::string("diffusion"));
+            QCOMPARE(v.parameters.at("steps"), std::string("2"));
+            QCOMPARE(v.parameters.at("prompt"), std::string("a real shot photo of cat, best quality, extremely detailed"));
+        }
+        QVERIFY(variants[0].image != variants[1].image);
+        QCOMPARE(seen.back(), std::make_pair(4, 4));
+        // Reproducible by seed.
+        QVERIFY(generator->generate(r).front().image == variants.front().image);
+        // Cancel from the progress callback.
+        QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(r, [](int done, int) { return done < 3; }));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestDiffusion)
+#include "test_diffusion.moc"
