@@ -44,6 +44,14 @@ const char *checkpointPrefix(DiffusionPart part)
     return "";
 }
 
+const char *recipeNegativePrompt()
+{
+    return "longbody, lowres, bad anatomy, bad hands, missing fingers, extra digit, fewer digits, cropped, worst quality, "
+           "low quality, artwork";
+}
+
+DiffusionGeneratorOptions::DiffusionGeneratorOptions() { params.negativePrompt = recipeNegativePrompt(); }
+
 const char *toString(Sampler sampler) { return sampler == Sampler::Ddim ? "ddim" : "euler_a"; }
 
 DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control)

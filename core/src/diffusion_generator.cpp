@@ -10,14 +10,6 @@
 
 namespace diffss {
 
-const char *recipeNegativePrompt()
-{
-    return "longbody, lowres, bad anatomy, bad hands, missing fingers, extra digit, fewer digits, cropped, worst quality, "
-           "low quality, artwork";
-}
-
-DiffusionGeneratorOptions::DiffusionGeneratorOptions() { params.negativePrompt = recipeNegativePrompt(); }
-
 namespace {
 
 std::string number(double v)

@@ -110,16 +110,19 @@ int main(int argc, char **argv)
         std::printf("  run %d: text %.2f s, VAE decode %.2f s, total %.2f s\n", r + 1, textSeconds.back(), decodeSeconds.back(),
                     totalSeconds.back());
     }
-    const double floorStep = 2.17e12 / (gflops * 1e9), floorDecode = 2.5e12 / (gflops * 1e9);
     const double step = median(stepSeconds), decode = median(decodeSeconds);
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    std::printf("guided step (ControlNet + UNet, 2 passes): median %.2f s over %zu steps; floor %.2f s (2.17 TFLOP at %.0f GFLOP/s); "
-                "ratio %.2f\n",
-                step, stepSeconds.size(), floorStep, gflops, step / floorStep);
-    std::printf("VAE decode %dx%d: median %.2f s; floor %.2f s (2.5 TFLOP); ratio %.2f\n", size, size, decode, floorDecode,
-                decode / floorDecode);
-    std::printf("text encoder (2 prompts): median %.3f s; whole generation median %.2f s; peak resident %.2f GB\n", median(textSeconds),
-                median(totalSeconds), usage.ru_maxrss / 1048576.0);
+    std::printf("guided step (ControlNet + UNet, 2 passes): median %.1f ms over %zu steps (%.2f it/s)\n", 1000 * step,
+                stepSeconds.size(), 1 / step);
+    std::printf("VAE decode %dx%d: median %.1f ms\n", size, size, 1000 * decode);
+    if (device == "cpu") {
+        // The floor: the FLOPs at the speed of a large matrix product.
+        const double floorStep = 2.17e12 / (gflops * 1e9), floorDecode = 2.5e12 / (gflops * 1e9);
+        std::printf("floor: step %.2f s (2.17 TFLOP at %.0f GFLOP/s), ratio %.2f; decode %.2f s (2.5 TFLOP), ratio %.2f\n", floorStep,
+                    gflops, step / floorStep, floorDecode, decode / floorDecode);
+    }
+    std::printf("text encoder (2 prompts): median %.1f ms; whole generation median %.2f s; peak resident %.2f GB\n",
+                1000 * median(textSeconds), median(totalSeconds), usage.ru_maxrss / 1048576.0);
     return 0;
 }

@@ -137,6 +137,10 @@ public:
     // prompt and a control map (RGB, as ControlNet expects). Throws Cancelled.
     Image generate(const Image &control, const DiffusionParams &params, const StepProgress &progress = {}) const;
 
+    // The text encoder's output for one prompt: textLength x textWidth
+    // floats, row-major (for checks against other implementations).
+    std::vector<float> encodePrompt(const std::string &prompt) const;
+
     const DiffusionConfig &config() const;
     std::string deviceName() const;
 

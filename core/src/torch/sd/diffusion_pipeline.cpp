@@ -124,6 +124,16 @@ void DiffusionPipeline::saveControlNet(const std::string &path, bool half) const
     out.write(path);
 }
 
+std::vector<float> DiffusionPipeline::encodePrompt(const std::string &prompt) const
+{
+    std::lock_guard lock(d->mutex);
+    c10::InferenceMode inference;
+    const auto ids = d->tokenizer.encode(prompt, d->config.textLength);
+    const auto tokens = at::tensor(std::vector<std::int64_t>(ids.begin(), ids.end()), at::kLong).unsqueeze(0).to(d->device);
+    const auto out = d->text(tokens)[0].to(at::kCPU, at::kFloat).contiguous();
+    return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
+}
+
 const DiffusionConfig &DiffusionPipeline::config() const { return d->config; }
 
 std::string DiffusionPipeline::deviceName() const
@@ -195,6 +205,9 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
     const auto ddimTs = schedule::ddimTimesteps(p.steps);
     const int total = p.sampler == Sampler::Ddim ? static_cast<int>(ddimTs.size()) : p.steps;
     auto report = [&](int step) {
+        // On a GPU the work is queued: wait for it, so progress (and cancel) follow what was computed.
+        if (x.is_cuda())
+            (void)x.flatten()[0].item<float>();
         if (progress && !progress(step, total))
             throw Cancelled();
     };

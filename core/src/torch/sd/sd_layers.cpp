@@ -1,9 +1,12 @@
 #include "sd/sd_layers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 namespace diffss::sd {
 
@@ -114,6 +117,19 @@ at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor 
 {
     const auto batch = q.size(0), nq = q.size(1), nk = k.size(1), inner = q.size(2);
     const auto dim = inner / heads;
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch 2 has fused attention kernels (flash / memory-efficient on
+    // CUDA): no score matrix, no slicing needed.
+    static const bool sliced = [] {
+        const char *env = std::getenv("DIFFSS_ATTENTION");   // "sliced" forces the portable path (benchmarks)
+        return env && std::string(env) == "sliced";
+    }();
+    if (q.is_cuda() && !sliced) {
+        auto heads4 = [&](const at::Tensor &t) { return t.reshape({batch, t.size(1), heads, dim}).transpose(1, 2); };
+        const auto o = at::scaled_dot_product_attention(heads4(q), heads4(k), heads4(v), {}, 0.0, causal);
+        return o.transpose(1, 2).reshape({batch, nq, inner});
+    }
+#endif
     // [B, N, H*D] -> [B*H, N, D]
     auto split = [&](const at::Tensor &t) {
         return t.reshape({batch, t.size(1), heads, dim}).permute({0, 2, 1, 3}).reshape({batch * heads, t.size(1), dim});

@@ -119,7 +119,8 @@ UNetEncoder::UNetEncoder(const Scope &s, const DiffusionConfig &c) : modelChanne
 
 at::Tensor UNetEncoder::embed(const at::Tensor &timesteps) const
 {
-    return time2(at::silu(time1(timestepEmbedding(timesteps, modelChannels))));
+    const auto sinusoid = timestepEmbedding(timesteps, modelChannels).to(time1.w().scalar_type());
+    return time2(at::silu(time1(sinusoid)));
 }
 
 UNet::UNet(const Scope &s, const DiffusionConfig &c) : enc_(s, c)
