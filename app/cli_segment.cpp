@@ -44,6 +44,9 @@ void catchInterrupt()
 
 const QCommandLineOption kBackend(QStringLiteral("backend"), QStringLiteral("classic (built in, the default) or torchscript."),
                                   QStringLiteral("NAME"), QStringLiteral("classic"));
+const QCommandLineOption kGeneratedWeight(QStringLiteral("generated-weight"),
+                                          QStringLiteral("Classic backend: weight of a generated shot relative to a real one (default 1)."),
+                                          QStringLiteral("W"), QStringLiteral("1"));
 const QCommandLineOption kModel(QStringLiteral("model"), QStringLiteral("TorchScript model file (with --backend torchscript)."),
                                 QStringLiteral("FILE"));
 
@@ -69,7 +72,14 @@ std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const
             err() << command << ": --model is for --backend torchscript; the classic backend needs no model\n";
             return nullptr;
         }
-        return makeClassicSegmenter();
+        ClassicOptions options;
+        bool ok = false;
+        options.generatedWeight = parser.value(kGeneratedWeight).toDouble(&ok);
+        if (!ok || options.generatedWeight < 0) {
+            err() << command << ": --generated-weight must be a number >= 0\n";
+            return nullptr;
+        }
+        return makeClassicSegmenter(options);
     }
     if (backend == QLatin1String("torchscript")) {
         if (!parser.isSet(kModel)) {
@@ -115,7 +125,7 @@ int runSegment(const QStringList &args)
     const QCommandLineOption overwrite(QStringLiteral("overwrite"),
                                        QStringLiteral("Segment again queries whose mask exists (default: keep them, resume)."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kDevice, kThreads, overwrite, quiet});
+    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, overwrite, quiet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Segments every image in a folder from a support set (K images with masks, plus "
@@ -217,7 +227,7 @@ int runEval(const QStringList &args)
     const QCommandLineOption control(QStringLiteral("control"), QStringLiteral("Control map of the variants (default segmentation)."),
                                      QStringLiteral("TYPE"), QStringLiteral("segmentation"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Write the result as JSON to this file."), QStringLiteral("OUT"));
-    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kDevice, kThreads, json});
+    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, json});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Few-shot evaluation: every image is the query once, with K supports drawn "

@@ -85,7 +85,8 @@ protected:
 // Parameters of the built-in segmenter; the defaults are the measured best
 // on the development data (docs/EXPERIMENTS.md).
 struct ClassicOptions {
-    int workingSize = 384;      // long side of the internal working resolution
+    int workingSize = 384;        // long side of the internal working resolution
+    double generatedWeight = 1.0; // a generated shot's share in the fused estimate, relative to a real one's
 };
 
 // The built-in segmenter: no weights, works offline (see classic_segmenter.cpp

@@ -188,6 +188,7 @@ struct SupportModel {
     cv::Mat1f fgHist, bgHist;          // colour models
     cv::Mat1f fgTex, bgTex;            // texture models
     cv::Mat descriptors;               // SIFT descriptors (rows)
+    float weight = 1.f;                // normalised share in the fused estimate
     std::vector<cv::Point2f> kpPoint;  // keypoint positions (working px)
     std::vector<uchar> kpFg;           // keypoint lies on the foreground
     cv::Mat1b mask;                    // mask at working size
@@ -205,12 +206,16 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
     prep->bins = {p.binsL, p.binsAB};
     auto sift = cv::SIFT::create(p.maxKeypoints);
     cv::setRNGSeed(kSeed);
+    float totalWeight = 0.f;
+    for (const Shot& s : supports) totalWeight += std::max(0.f, s.weight);
+    if (totalWeight <= 0.f) totalWeight = 1.f;
     for (const Shot& s : supports) {
         SupportModel m;
+        m.weight = std::max(0.f, s.weight) / totalWeight;
         cv::Mat3b img = toWorking(s.image, p.workingSize);
         m.mask = toWorking(s.mask, p.workingSize, cv::INTER_NEAREST) > 127;
         m.fgFraction = float(cv::countNonZero(m.mask)) / m.mask.total();
-        prep->fgFraction += m.fgFraction / supports.size();
+        prep->fgFraction += m.fgFraction * m.weight;
 
         cv::Mat1i idx = prep->bins.index(toLab(img));
         cv::Mat1f fgw;
@@ -364,11 +369,11 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
 
     // Each support gives an independent estimate; fuse them.
     cv::Mat1f prob = cv::Mat1f::zeros(sz);
-    const float invK = 1.f / prep.shots.size();
     for (const SupportModel& m : prep.shots) {
+        if (m.weight <= 0.f) continue;
         cv::Mat1f logit = p.bias + prior + supportLogit(q, m, p);
         if (p.smoothSigma > 0) cv::GaussianBlur(logit, logit, cv::Size(), p.smoothSigma * diag);
-        prob += invK * sigmoid(logit);
+        prob += m.weight * sigmoid(logit);
         if (stop()) return {};
     }
     cv::Mat1f initProb = prob.clone();

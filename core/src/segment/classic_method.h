@@ -23,6 +23,7 @@ namespace diffss::classic {
 struct Shot {
     cv::Mat3b image;  // BGR
     cv::Mat1b mask;   // 0/255, same size as image
+    float weight = 1.f;  // share of this shot in the fused estimate (relative to the others)
 };
 
 struct Params {

@@ -27,7 +27,10 @@ cv::Mat3b toBgr(const Image &image)
 
 class ClassicSegmenter final : public Segmenter {
 public:
-    explicit ClassicSegmenter(const ClassicOptions &options) { params_.workingSize = options.workingSize; }
+    explicit ClassicSegmenter(const ClassicOptions &options) : generatedWeight_(static_cast<float>(options.generatedWeight))
+    {
+        params_.workingSize = options.workingSize;
+    }
 
     std::string backend() const override { return "classic"; }
 
@@ -36,7 +39,7 @@ public:
         validate(supports);
         std::vector<classic::Shot> shots;
         for (const Shot &s : supports)
-            shots.push_back({toBgr(s.image), detail::asMat(s.mask).clone()});
+            shots.push_back({toBgr(s.image), detail::asMat(s.mask).clone(), s.generated ? generatedWeight_ : 1.f});
         prepared_ = false;
         state_ = classic::prepare(shots, params_);
         prepared_ = true;
@@ -62,6 +65,7 @@ public:
 
 private:
     classic::Params params_;
+    float generatedWeight_ = 1.f;
     std::shared_ptr<const classic::Prepared> state_;
 };
 
