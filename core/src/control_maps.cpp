@@ -223,12 +223,29 @@ Image scribbleControl(const Image &softEdge)
     return out;
 }
 
-Image controlMap(ControlType type, const Image &image, const Mask &mask, Rgb colour, Size2 size)
+Image softEdgeFromEdges(const Image &edges, const Mask &mask, Size2 size)
 {
+    cv::Mat gray = detail::asMat(edges);
+    if (edges.channels() == 3)
+        cv::cvtColor(gray, gray, cv::COLOR_RGB2GRAY);
+    cv::Mat out8;
+    cv::resize(gray, out8, cv::Size(size.width, size.height), 0, 0, cv::INTER_LINEAR);
+    const Mask region = dilatedForControl(resized(mask, size.width, size.height));
+    out8.setTo(0, detail::asMat(region) == 0);
+    cv::Mat rgbOut;
+    cv::cvtColor(out8, rgbOut, cv::COLOR_GRAY2RGB);
+    return detail::toImage(rgbOut);
+}
+
+Image controlMap(ControlType type, const Image &image, const Mask &mask, Rgb colour, Size2 size, const EdgeDetector &edges)
+{
+    auto soft = [&] {
+        return edges ? softEdgeFromEdges(edges(resized(image, size.width, size.height)), mask, size) : softEdgeControl(image, mask, size);
+    };
     switch (type) {
     case ControlType::Segmentation: return segmentationControl(mask, colour, size);
-    case ControlType::SoftEdge: return softEdgeControl(image, mask, size);
-    case ControlType::Scribble: return scribbleControl(softEdgeControl(image, mask, size));
+    case ControlType::SoftEdge: return soft();
+    case ControlType::Scribble: return scribbleControl(soft());
     }
     return {};
 }

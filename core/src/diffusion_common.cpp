@@ -62,6 +62,7 @@ DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control)
     f.checkpoint = (dir / "v1-5-pruned-emaonly.safetensors").string();
     f.controlNet = (dir / (std::string("control_v11p_sd15_") + controlName + ".safetensors")).string();
     f.merges = (dir / "bpe_simple_vocab_16e6.txt.gz").string();
+    f.hed = (dir / "ControlNetHED.safetensors").string();
     return f;
 }
 

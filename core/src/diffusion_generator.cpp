@@ -49,8 +49,13 @@ public:
         const auto pipelineRef = pipelineFor(request.control);
         const DiffusionPipeline &pipeline = *pipelineRef;
         const Size2 size = generationSize(request.support.width(), request.support.height(), o_.shortSide);
+        // The recipe's soft edges come from HED when its weights are there.
+        const auto hed = request.control == ControlType::Segmentation ? nullptr : hedDetector();
+        EdgeDetector edges;
+        if (hed)
+            edges = [hed](const Image &rgb) { return hed->detect(rgb); };
         const Image control = controlMap(request.control, request.support, request.mask,
-                                         adeClassFor(request.className, request.adeOverride).colour, size);
+                                         adeClassFor(request.className, request.adeOverride).colour, size, edges);
         DiffusionParams p = o_.params;
         p.prompt = promptFor(request) + o_.promptSuffix;
         const int stepsPerVariant = static_cast<int>(p.sampler == Sampler::Ddim ? schedule::ddimTimesteps(p.steps).size()
@@ -79,6 +84,8 @@ public:
                              {"checkpoint", std::filesystem::path(files(request.control).checkpoint).filename().string()},
                              {"controlnet", std::filesystem::path(files(request.control).controlNet).filename().string()},
                              {"device", pipeline.deviceName()}};
+            if (request.control != ControlType::Segmentation)
+                v.parameters["edges"] = hed ? "hed" : "classical";
             out.push_back(std::move(v));
         }
         return out;
@@ -94,7 +101,22 @@ private:
             f.controlNet = o_.files.controlNet;
         if (!o_.files.merges.empty())
             f.merges = o_.files.merges;
+        if (!o_.files.hed.empty())
+            f.hed = o_.files.hed;
         return f;
+    }
+
+    // The HED detector if its file is there (loaded once), else null.
+    std::shared_ptr<const HedDetector> hedDetector() const
+    {
+        std::lock_guard lock(mutex_);
+        const std::string path = files(ControlType::SoftEdge).hed;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec))
+            return nullptr;
+        if (!hed_)
+            hed_ = HedDetector::load(path);
+        return hed_;
     }
 
     // Shared, so that a run in progress keeps its pipeline when another
@@ -117,6 +139,7 @@ private:
     DiffusionGeneratorOptions o_;
     mutable std::mutex mutex_;
     mutable std::shared_ptr<const DiffusionPipeline> loaded_;
+    mutable std::shared_ptr<const HedDetector> hed_;
     mutable ControlType loadedType_ = ControlType::Segmentation;
 };
 

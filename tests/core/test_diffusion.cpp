@@ -300,6 +300,39 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(IoError, DiffusionPipeline::load({bad, control, merges_.toStdString()}, config));
     }
 
+    void hedDetectorRunsLoadsAndRestrictsTheMap()
+    {
+        QCOMPARE(HedDetector::parameterCount(), std::int64_t(14716168));   // the published 14.7 M
+        const auto hed = HedDetector::random(4);
+        const Image image = pattern(72, 56, 1);
+        const Image edges = hed->detect(image);
+        QCOMPARE(edges.width(), 72);
+        QCOMPARE(edges.height(), 56);
+        QCOMPARE(edges.channels(), 1);
+        QVERIFY(hed->detect(image) == edges);
+        const std::string path = (dir_.path() + "/ControlNetHED.safetensors").toStdString();
+        hed->save(path);
+        QVERIFY(HedDetector::load(path)->detect(image) == edges);
+        // The published weights carry the same names; a diffusion checkpoint does not fit.
+        QCOMPARE(SafetensorsFile::open(path).tensor("block5.convs.2.weight").shape, (Shape{512, 512, 3, 3}));
+        QCOMPARE(SafetensorsFile::open(path).tensor("norm").shape, (Shape{1, 3, 1, 1}));
+        // Kept within the mask dilated by the recipe's 14 x 14 ellipse: zero far outside.
+        Mask m(72, 56);
+        for (int y = 20; y < 36; ++y)
+            for (int x = 25; x < 45; ++x)
+                m.set(x, y, true);
+        const Image map = controlMap(ControlType::SoftEdge, image, m, {0, 0, 0}, {64, 64},
+                                     [&](const Image &rgb) { return hed->detect(rgb); });
+        QVERIFY(map == softEdgeFromEdges(hed->detect(resized(image, 64, 64)), m, {64, 64}));
+        // An even edge map shows the region: kept inside the dilated mask, zero far outside.
+        const Image flat = softEdgeFromEdges(Image(64, 64, 1, 200), m, {64, 64});
+        QCOMPARE(flat.channels(), 3);
+        QCOMPARE(int(flat.row(0)[0]), 0);
+        QCOMPARE(int(flat.row(63)[3 * 63]), 0);
+        QCOMPARE(int(flat.row(32)[3 * 32]), 200);
+        QCOMPARE(int(flat.row(32)[3 * 32 + 2]), 200);
+    }
+
     void generatorMakesVariantsWithTheSupportMask()
     {
         DiffusionGeneratorOptions missing;

@@ -3,6 +3,7 @@
 #include "diffss/image.h"
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,7 +53,14 @@ Image segmentationControl(const Mask &mask, Rgb colour, Size2 size);
 Image softEdgeControl(const Image &image, const Mask &mask, Size2 size);
 // Scribble: the soft edge thresholded at > 127 (255 or 0).
 Image scribbleControl(const Image &softEdge);
-Image controlMap(ControlType type, const Image &image, const Mask &mask, Rgb colour, Size2 size);
+// An edge detector for the soft-edge map: RGB at the generation size in,
+// gray edge strength (0..255, same size) out.
+using EdgeDetector = std::function<Image(const Image &rgb)>;
+// A detector's edges kept within the dilated mask, as RGB.
+Image softEdgeFromEdges(const Image &edges, const Mask &mask, Size2 size);
+// With `edges`, softedge and scribble use it (the recipe's HED); else the
+// classical soft edge above.
+Image controlMap(ControlType type, const Image &image, const Mask &mask, Rgb colour, Size2 size, const EdgeDetector &edges = {});
 
 // The dilation the soft edge is restricted to (exposed for tests).
 Mask dilatedForControl(const Mask &mask);

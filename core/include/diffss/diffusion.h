@@ -73,12 +73,14 @@ struct DiffusionFiles {
     std::string checkpoint;   // SD 1.5 single file: UNet, VAE and text encoder
     std::string controlNet;   // a ControlNet 1.1 file for the control type
     std::string merges;       // the CLIP tokenizer's bpe_simple_vocab_16e6.txt.gz
+    std::string hed;          // optional: ControlNetHED.safetensors for softedge/scribble maps (else classical edges)
 };
 
 // The models folder convention (see README):
 //   <folder>/v1-5-pruned-emaonly.safetensors
 //   <folder>/control_v11p_sd15_seg.safetensors (scribble, softedge)
 //   <folder>/bpe_simple_vocab_16e6.txt.gz
+//   <folder>/ControlNetHED.safetensors (optional)
 DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control);
 // The first file that is not there, as "<path> (what it is)"; empty if all are.
 std::string missingDiffusionFile(const DiffusionFiles &files);
@@ -148,6 +150,26 @@ public:
 
 private:
     explicit DiffusionPipeline(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> d;
+};
+
+// The HED soft-edge detector the recipe's softedge maps come from (14.7 M
+// parameters; weights `ControlNetHED.safetensors`, keys norm, blockN.convs.i,
+// blockN.projection). detect() takes RGB and returns the edge strength as a
+// gray image of the same size (sigmoid of the mean of five side outputs).
+class HedDetector {
+public:
+    ~HedDetector();
+    static std::unique_ptr<HedDetector> load(const std::string &path);   // IoError, DiffusionError
+    static std::unique_ptr<HedDetector> random(std::uint64_t seed);      // tests
+    static std::int64_t parameterCount();
+    void save(const std::string &path) const;
+    Image detect(const Image &rgb) const;
+
+    struct Impl;
+
+private:
+    explicit HedDetector(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> d;
 };
 
