@@ -7,6 +7,7 @@
 #include "diffss/safetensors.h"
 #include "diffss/segmenter.h"
 #include "sd/sd_layers.h"
+#include "sd/sd_nets.h"
 #include "testutils.h"
 
 #include <QTemporaryDir>
@@ -173,6 +174,19 @@ private Q_SLOTS:
         // Against a direct single-head computation.
         const auto ref = at::softmax(at::bmm(q, k.transpose(1, 2)) / 4.0, -1).bmm(v);
         QVERIFY(at::allclose(sd::attention(q, k, v, 1), ref, 1e-5, 1e-6));
+    }
+
+    void vaeEncoderAndDecoderShapes()
+    {
+        c10::InferenceMode inference;
+        const auto c = DiffusionConfig::tiny();
+        sd::ParamStore store(sd::Init::Random, 3);
+        const sd::Vae vae(sd::Scope(store, "first_stage_model"), c);
+        const auto image = at::rand({1, 3, 48, 64}) * 2 - 1;
+        const auto z = vae.encode(image);
+        QCOMPARE(z.sizes().vec(), (Shape{1, c.latentChannels, 6, 8}));
+        QCOMPARE(vae.decode(z).sizes().vec(), (Shape{1, 3, 48, 64}));
+        QVERIFY(z.isfinite().all().item<bool>());
     }
 
     void tinyPipelineRunsEndToEnd()
