@@ -226,6 +226,29 @@ private Q_SLOTS:
         QVERIFY(e != a);
     }
 
+    void imageToImageKeepsTheStartImage()
+    {
+        const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());
+        const Image control = pattern(64, 64, 0);
+        DiffusionParams p = params(1);
+        p.steps = 20;
+        p.initImage = pattern(64, 64, 1);
+        std::vector<int> totals;
+        p.denoise = 0.25;
+        const Image light = pipeline->generate(control, p, [&](int, int total) {
+            totals.push_back(total);
+            return true;
+        });
+        QCOMPARE(totals.back(), 5);   // a quarter of the 20 steps
+        p.denoise = 1.0;   // the whole schedule: the start image does not matter
+        QVERIFY(pipeline->generate(control, p) == pipeline->generate(control, [&] { auto q = p; q.initImage = {}; return q; }()));
+        p.denoise = 0.25;
+        p.initImage = pattern(64, 64, 0);
+        QVERIFY(meanAbsDiff(pipeline->generate(control, p), light) > 0.5);   // another start image, another result
+        p.sampler = Sampler::EulerAncestral;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, pipeline->generate(control, p));
+    }
+
     void cancelBetweenSteps()
     {
         const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());

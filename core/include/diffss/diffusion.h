@@ -108,6 +108,10 @@ struct DiffusionParams {
     double guidance = 9.0;
     double controlStrength = 1.0;
     std::uint64_t seed = 0;
+    // Image to image (DDIM only): start from this RGB image (the control's
+    // size), noised to `denoise` of the schedule; 1 ignores it.
+    Image initImage;
+    double denoise = 1.0;
 };
 
 struct DiffusionOptions {

@@ -189,6 +189,10 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
                                     + std::to_string(controlImage.width()) + "x" + std::to_string(controlImage.height()) + ")");
     if (p.steps < 1 || p.steps > schedule::kTrainSteps)
         throw std::invalid_argument("steps must be 1..1000");
+    const bool fromImage = !p.initImage.isNull() && p.denoise < 1.0;
+    if (fromImage && (p.sampler != Sampler::Ddim || p.denoise <= 0.0 || p.initImage.channels() != 3
+                      || p.initImage.width() != controlImage.width() || p.initImage.height() != controlImage.height()))
+        throw std::invalid_argument("image to image needs DDIM, denoise in (0, 1] and an RGB image the control map's size");
 
     std::lock_guard lock(d->mutex);
     c10::InferenceMode inference;
@@ -203,7 +207,16 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
 
     // The original spacing can give one step more than asked (1000 % steps != 0).
     const auto ddimTs = schedule::ddimTimesteps(p.steps);
-    const int total = p.sampler == Sampler::Ddim ? static_cast<int>(ddimTs.size()) : p.steps;
+    // Image to image skips the noisiest steps and starts from the encoded image noised to the first one kept.
+    std::size_t first = 0;
+    if (fromImage) {
+        const auto kept = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(p.denoise * static_cast<double>(ddimTs.size()))));
+        first = ddimTs.size() - std::min(kept, ddimTs.size());
+        const double a = schedule::alphasCumprod()[static_cast<std::size_t>(ddimTs[first])];
+        const auto z0 = d->vae.encode((imageTensor(p.initImage).to(d->device, d->type) * 2.0 - 1.0)).to(at::kFloat);
+        x = std::sqrt(a) * z0 + std::sqrt(1 - a) * x;
+    }
+    const int total = p.sampler == Sampler::Ddim ? static_cast<int>(ddimTs.size() - first) : p.steps;
     auto report = [&](int step) {
         // On a GPU the work is queued: wait for it, so progress (and cancel) follow what was computed.
         if (x.is_cuda())
@@ -215,7 +228,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
     if (p.sampler == Sampler::Ddim) {
         const auto &ts = ddimTs;
         const auto &ac = schedule::alphasCumprod();
-        for (std::size_t i = 0; i < ts.size(); ++i) {
+        for (std::size_t i = first; i < ts.size(); ++i) {
             const double a = ac[static_cast<std::size_t>(ts[i])], aPrev = schedule::ddimAlphaPrev(ts, i);
             const auto eps = d->predict(x, ts[i], context, hint, p);
             const double sigma = p.eta * std::sqrt((1 - aPrev) / (1 - a)) * std::sqrt(1 - a / aPrev);
@@ -223,7 +236,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
             x = std::sqrt(aPrev) * x0 + std::sqrt(std::max(0.0, 1 - aPrev - sigma * sigma)) * eps;
             if (sigma > 0)
                 x = x + sigma * noise();
-            report(static_cast<int>(i) + 1);
+            report(static_cast<int>(i - first) + 1);
         }
     } else {
         const auto [ts, sigmas] = eulerSchedule(p.steps);
