@@ -50,7 +50,7 @@ std::unique_ptr<Generator> diffusionFrom(const QCommandLineParser &parser, const
     DiffusionGeneratorOptions o;
     if (parser.isSet(kModels))
         o.modelsFolder = parser.value(kModels).toStdString();
-    o.files = {parser.value(kCheckpoint).toStdString(), parser.value(kControlNet).toStdString(), parser.value(kMerges).toStdString()};
+    o.files = {parser.value(kCheckpoint).toStdString(), parser.value(kControlNet).toStdString(), parser.value(kMerges).toStdString(), {}};
     bool okSteps = false, okGuidance = false;
     o.params.steps = parser.value(kSteps).toInt(&okSteps);
     o.params.guidance = parser.value(kGuidance).toDouble(&okGuidance);

@@ -266,7 +266,7 @@ private Q_SLOTS:
         const auto config = DiffusionConfig::tiny();
         const auto original = DiffusionPipeline::random(config, 11, merges_.toStdString());
         DiffusionFiles files{(dir_.path() + "/tiny.safetensors").toStdString(), (dir_.path() + "/tiny_control.safetensors").toStdString(),
-                             merges_.toStdString()};
+                             merges_.toStdString(), {}};
         original->saveCheckpoint(files.checkpoint);
         original->saveControlNet(files.controlNet);
         const auto loaded = DiffusionPipeline::load(files, config);
@@ -314,7 +314,7 @@ private Q_SLOTS:
         writeSafetensors(bad, records);
 
         try {
-            DiffusionPipeline::load({bad, control, merges_.toStdString()}, config);
+            DiffusionPipeline::load({bad, control, merges_.toStdString(), {}}, config);
             QFAIL("loaded a checkpoint with wrong tensors");
         } catch (const DiffusionError &e) {
             const std::string m = e.what();
@@ -324,17 +324,17 @@ private Q_SLOTS:
             QVERIFY2(m.find(extra) != std::string::npos, m.c_str());
         }
         // The full configuration against tiny files: every shape is wrong, one clear error.
-        QVERIFY_THROWS_EXCEPTION(DiffusionError, DiffusionPipeline::load({good, control, merges_.toStdString()}, DiffusionConfig::sd15()));
+        QVERIFY_THROWS_EXCEPTION(DiffusionError, DiffusionPipeline::load({good, control, merges_.toStdString(), {}}, DiffusionConfig::sd15()));
         // A missing file is named.
         try {
-            DiffusionPipeline::load({good, "/nonexistent/control_v11p_sd15_seg.safetensors", merges_.toStdString()}, config);
+            DiffusionPipeline::load({good, "/nonexistent/control_v11p_sd15_seg.safetensors", merges_.toStdString(), {}}, config);
             QFAIL("loaded without a ControlNet");
         } catch (const DiffusionError &e) {
             QVERIFY2(std::string(e.what()).find("/nonexistent/control_v11p_sd15_seg.safetensors") != std::string::npos, e.what());
         }
         // A corrupt file is an IoError naming it.
         testutils::writeAll(QString::fromStdString(bad), "not a safetensors file at all");
-        QVERIFY_THROWS_EXCEPTION(IoError, DiffusionPipeline::load({bad, control, merges_.toStdString()}, config));
+        QVERIFY_THROWS_EXCEPTION(IoError, DiffusionPipeline::load({bad, control, merges_.toStdString(), {}}, config));
     }
 
     void hedDetectorRunsLoadsAndRestrictsTheMap()
@@ -384,7 +384,7 @@ private Q_SLOTS:
         o.config = config;
         o.shortSide = 64;
         o.files = {(dir_.path() + "/g.safetensors").toStdString(), (dir_.path() + "/g_control.safetensors").toStdString(),
-                   merges_.toStdString()};
+                   merges_.toStdString(), {}};
         weights->saveCheckpoint(o.files.checkpoint);
         weights->saveControlNet(o.files.controlNet);
         const auto generator = makeDiffusionGenerator(o);

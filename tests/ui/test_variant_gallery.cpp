@@ -1,15 +1,21 @@
 // The Variants panel, offscreen: generation on a worker, accept/reject,
 // reproducibility by seed, regenerating one variant, stale variants after a
 // mask edit, restart when the mask changes mid-run, and accepted variants
-// reaching the batch as generated shots.
+// reaching the batch as generated shots; the diffusion generator built from
+// the settings (tiny weights written here): its entry, step progress, cancel,
+// errors, one kept instance, and the Diffusion Models dialog.
 
 #include "diffss/demo_data.h"
+#include "diffss/diffusion.h"
 #include "diffss/image_io.h"
 #include "diffss/ui/batch_panel.h"
+#include "diffss/ui/diffusion_dialog.h"
 #include "diffss/ui/main_window.h"
 #include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
+#include "diffss/ui/settings.h"
 #include "diffss/ui/variant_gallery.h"
+#include "testutils.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -17,9 +23,17 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QDialogButtonBox>
+#include <QMenuBar>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QTemporaryDir>
+#include <QTreeWidget>
 #include <QtTest>
 
 using namespace diffss;
@@ -29,7 +43,29 @@ class TestVariantGallery : public QObject {
 
 private:
     QTemporaryDir dir_;
+    QString noModels_;   // an empty models folder
+    QString models_;     // tiny weights: the checkpoint, the seg ControlNet and the merges file
 
+    // The studio's diffusion at test sizes (users only ever get sd15).
+    static void tiny(DiffusionGeneratorOptions &o)
+    {
+        o.config = DiffusionConfig::tiny();
+        o.shortSide = 64;
+    }
+
+    static QStandardItem *diffusionItem(ui::VariantGallery *gallery)
+    {
+        auto *model = qobject_cast<QStandardItemModel *>(gallery->findChild<QComboBox *>()->model());
+        return model ? model->item(1) : nullptr;
+    }
+
+    // Generates with the current settings; true when it finished (cancelled or not) in time.
+    static bool run(ui::VariantGallery *gallery, QSignalSpy &finished)
+    {
+        finished.clear();
+        gallery->generate();
+        return finished.wait(120000) || !finished.isEmpty();
+    }
 
 private slots:
     void initTestCase()
@@ -37,9 +73,29 @@ private slots:
         QVERIFY(dir_.isValid());
         QStandardPaths::setTestModeEnabled(true);
         writeDemoDataset(dir_.filePath("data").toStdString(), 4);
+        noModels_ = dir_.filePath("no-models");
+        models_ = dir_.filePath("models");
+        QVERIFY(QDir().mkpath(noModels_) && QDir().mkpath(models_));
+        const QString merges = testutils::clipMergesFile(dir_.path());
+        QVERIFY(QFile::copy(merges, models_ + "/bpe_simple_vocab_16e6.txt.gz"));
+        const auto weights = DiffusionPipeline::random(DiffusionConfig::tiny(), 1, merges.toStdString());
+        weights->saveCheckpoint((models_ + "/v1-5-pruned-emaonly.safetensors").toStdString());
+        weights->saveControlNet((models_ + "/control_v11p_sd15_seg.safetensors").toStdString());
     }
 
-    void init() { QFile::remove(ui::MainWindow::recoveryPath()); }
+    void init()
+    {
+        QFile::remove(ui::MainWindow::recoveryPath());
+        // Settings live in the test-mode location; every test starts from the defaults and no weights.
+        for (const QString &key : {ui::settings::diffusionCheckpoint.key(), ui::settings::diffusionMerges.key(),
+                                   ui::settings::diffusionSampler.key(), ui::settings::diffusionSteps.key(),
+                                   ui::settings::diffusionGuidance.key(), ui::settings::diffusionDevice.key(),
+                                   ui::settings::diffusionHalf.key()})
+            QSettings().remove(key);
+        ui::settings::diffusionFolder.set(noModels_);
+    }
+
+    void cleanupTestCase() { QSettings().remove("diffusion"); }
 
     void generatesAcceptsAndReproduces()
     {
@@ -173,6 +229,212 @@ private slots:
         const QJsonArray supports = QJsonDocument::fromJson(f.readAll()).object()["run"].toObject()["supports"].toArray();
         QCOMPARE(supports.size(), 3);
         QVERIFY(supports[1].toString().contains("#augment"));
+    }
+
+    void diffusionIsDisabledWithoutItsWeights()
+    {
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        QStandardItem *item = diffusionItem(gallery);
+        QVERIFY(item && !item->isEnabled());
+        QVERIFY2(item->toolTip().contains("v1-5-pruned-emaonly.safetensors"), qPrintable(item->toolTip()));
+        QVERIFY(!gallery->setGenerator("diffusion"));
+        QVERIFY(gallery->setGenerator("augment"));
+    }
+
+    void generatesWithDiffusionStepByStep()
+    {
+        ui::settings::diffusionFolder.set(models_);
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        gallery->setDiffusionOptionsForTesting(tiny);
+        QVERIFY(diffusionItem(gallery)->isEnabled());
+        QVERIFY(gallery->setGenerator("diffusion"));
+        gallery->setCount(2);
+        gallery->setSeed(3);
+        auto *bar = gallery->findChild<QProgressBar *>();
+        QVERIFY(bar);
+        QList<int> steps;
+        connect(bar, &QProgressBar::valueChanged, this, [&steps](int v) { steps << v; });
+        QSignalSpy finished(gallery, &ui::VariantGallery::finished);
+        const auto generator = gallery->diffusionGenerator();
+        QVERIFY(run(gallery, finished));
+        QCOMPARE(finished.last().at(0).toBool(), false);
+        QCOMPARE(gallery->variants().size(), std::size_t(2));
+        for (const Variant &v : gallery->variants()) {
+            QCOMPARE(v.generator, std::string("diffusion"));
+            QCOMPARE(v.image.width(), window->image().width());
+            QCOMPARE(v.image.height(), window->image().height());
+            QVERIFY(v.mask == window->mask());
+        }
+        QVERIFY(gallery->variants()[0].image != gallery->variants()[1].image);
+        // 2 variants x 2 DDIM steps (the recipe), shown step by step.
+        QCOMPARE(bar->maximum(), 4);
+        QCOMPARE(bar->value(), 4);
+        QCOMPARE(bar->text(), QString("Step 4 of 4"));
+        QVERIFY2(steps.contains(1) && steps.contains(3), qPrintable(QString::number(steps.size())));
+        QCOMPARE(gallery->acceptedShots().size(), std::size_t(2));
+
+        // One generator, kept across runs and reloads that change nothing...
+        QVERIFY(run(gallery, finished));
+        gallery->regenerate(1);
+        QVERIFY(finished.wait(120000));
+        gallery->reloadDiffusionSettings();
+        QCOMPARE(gallery->diffusionGenerator().get(), generator.get());
+        // ...and replaced when the settings change; the next run counts the new steps.
+        ui::settings::diffusionSteps.set(3);
+        gallery->reloadDiffusionSettings();
+        QVERIFY(gallery->diffusionGenerator().get() != generator.get());
+        gallery->setCount(1);
+        QVERIFY(run(gallery, finished));
+        QCOMPARE(finished.last().at(0).toBool(), false);
+        QCOMPARE(bar->maximum(), int(schedule::ddimTimesteps(3).size()));
+        QCOMPARE(gallery->variants()[0].parameters.at("steps"), std::string("3"));
+    }
+
+    void cancelsDiffusionBetweenSteps()
+    {
+        ui::settings::diffusionFolder.set(models_);
+        ui::settings::diffusionSampler.set("euler_a");
+        ui::settings::diffusionSteps.set(400);
+        auto window = openStudio(dir_.filePath("data/green_leaf/2.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        gallery->setDiffusionOptionsForTesting(tiny);
+        QVERIFY(gallery->setGenerator("diffusion"));
+        gallery->setCount(2);
+        auto *bar = gallery->findChild<QProgressBar *>();
+        // Cancel as soon as the first step is on screen.
+        connect(bar, &QProgressBar::valueChanged, gallery, [gallery](int v) {
+            if (v >= 1)
+                gallery->cancel();
+        });
+        QSignalSpy finished(gallery, &ui::VariantGallery::finished);
+        QVERIFY(run(gallery, finished));
+        QCOMPARE(finished.last().at(0).toBool(), true);
+        QCOMPARE(bar->maximum(), 800);
+        QVERIFY2(bar->value() < 800, qPrintable(QString::number(bar->value())));
+        QVERIFY(gallery->variants().empty());
+    }
+
+    void showsDiffusionErrors()
+    {
+        // The tiny files read as SD 1.5: every mismatched tensor is listed.
+        ui::settings::diffusionFolder.set(models_);
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        QVERIFY(gallery->setGenerator("diffusion"));
+        gallery->setCount(1);
+        QSignalSpy failed(gallery, &ui::VariantGallery::failed);
+        QSignalSpy finished(gallery, &ui::VariantGallery::finished);
+        QVERIFY(run(gallery, finished));
+        QCOMPARE(failed.size(), 1);
+        const QString message = failed.last().at(0).toString();
+        QVERIFY2(message.contains("do not match") && message.contains("v1-5-pruned-emaonly.safetensors"), qPrintable(message));
+        QLabel *status = nullptr;
+        for (QLabel *label : gallery->findChildren<QLabel *>())
+            if (label->text().contains("do not match"))
+                status = label;
+        QVERIFY(status);
+        QVERIFY(status->text().count('\n') < 8);   // the first lines; all of it in the tooltip
+        QCOMPARE(status->toolTip(), message);
+
+        // A corrupt checkpoint: the file and the problem.
+        const QString corrupt = dir_.filePath("corrupt");
+        QVERIFY(QDir().mkpath(corrupt));
+        for (const char *name : {"control_v11p_sd15_seg.safetensors", "bpe_simple_vocab_16e6.txt.gz"})
+            QVERIFY(QFile::copy(models_ + "/" + name, corrupt + "/" + name));
+        testutils::writeAll(corrupt + "/v1-5-pruned-emaonly.safetensors", QByteArray("not a safetensors file at all"));
+        ui::settings::diffusionFolder.set(corrupt);
+        gallery->setDiffusionOptionsForTesting(tiny);
+        QVERIFY(run(gallery, finished));
+        QCOMPARE(failed.size(), 2);
+        QVERIFY2(failed.last().at(0).toString().contains(corrupt + "/v1-5-pruned-emaonly.safetensors"),
+                 qPrintable(failed.last().at(0).toString()));
+    }
+
+    void modelsDialogChecksTheFiles()
+    {
+        ui::DiffusionDialog dialog;
+        QCOMPARE(dialog.folder(), noModels_);
+        auto marks = [&dialog] {
+            QStringList found;
+            for (const auto &f : dialog.files())
+                found << QString("%1=%2").arg(f.name, f.found ? "found" : "missing");
+            return found.join(' ');
+        };
+        auto *list = dialog.findChild<QTreeWidget *>("files");
+        QVERIFY(list);
+        QCOMPARE(list->topLevelItemCount(), 6);
+        QCOMPARE(list->topLevelItem(0)->text(0), QString("v1-5-pruned-emaonly.safetensors"));
+        QCOMPARE(list->topLevelItem(0)->text(1), QString("missing"));
+        QCOMPARE(marks(), QString("v1-5-pruned-emaonly.safetensors=missing control_v11p_sd15_seg.safetensors=missing "
+                                  "control_v11p_sd15_scribble.safetensors=missing control_v11p_sd15_softedge.safetensors=missing "
+                                  "bpe_simple_vocab_16e6.txt.gz=missing ControlNetHED.safetensors=missing"));
+
+        // Typing another folder checks again.
+        dialog.findChild<QLineEdit *>("folder")->setText(models_);
+        QCOMPARE(marks(), QString("v1-5-pruned-emaonly.safetensors=found control_v11p_sd15_seg.safetensors=found "
+                                  "control_v11p_sd15_scribble.safetensors=missing control_v11p_sd15_softedge.safetensors=missing "
+                                  "bpe_simple_vocab_16e6.txt.gz=found ControlNetHED.safetensors=missing"));
+        QCOMPARE(list->topLevelItem(0)->text(1), QString("found"));
+        QCOMPARE(list->topLevelItem(2)->text(1), QString("missing"));
+        QCOMPARE(list->topLevelItem(5)->text(1), QString("missing (optional)"));
+
+        // An explicit checkpoint elsewhere replaces the folder's.
+        dialog.setFolder(noModels_);
+        dialog.findChild<QLineEdit *>("checkpoint")->setText(models_ + "/v1-5-pruned-emaonly.safetensors");
+        QVERIFY(dialog.files()[0].found);
+        QVERIFY(!dialog.files()[1].found);
+
+        // OK keeps the fields in the settings; the defaults are the recipe's.
+        QCOMPARE(dialog.options().params.steps, 2);
+        QCOMPARE(dialog.options().params.guidance, 9.0);
+        QCOMPARE(dialog.options().runtime.device, Device::Auto);
+        QVERIFY(!dialog.options().runtime.half);
+        dialog.setFolder(models_);
+        dialog.findChild<QSpinBox *>("steps")->setValue(5);
+        dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(ui::settings::diffusionFolder.get(), models_);
+        QCOMPARE(ui::settings::diffusionSteps.get(), 5);
+        QCOMPARE(ui::settings::diffusionCheckpoint.get(), models_ + "/v1-5-pruned-emaonly.safetensors");
+        QCOMPARE(ui::DiffusionDialog::remembered().params.steps, 5);
+    }
+
+    void acceptingTheDialogEnablesDiffusion()
+    {
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        QVERIFY(!diffusionItem(gallery)->isEnabled());
+        // Settings > Diffusion Models opens the dialog the panel's Models button opens.
+        QAction *action = nullptr;
+        for (QAction *a : window->menuBar()->findChildren<QAction *>())
+            if (a->text() == "&Diffusion Models...")
+                action = a;
+        QVERIFY(action);
+        action->trigger();
+        auto *dialog = gallery->findChild<ui::DiffusionDialog *>();
+        QVERIFY(dialog && dialog->isVisible());
+        dialog->setFolder(models_);
+        dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+        QVERIFY(diffusionItem(gallery)->isEnabled());
+        QVERIFY(gallery->setGenerator("diffusion"));
+        QTRY_VERIFY(!gallery->findChild<ui::DiffusionDialog *>()); // closed and deleted
+
+        auto *models = gallery->findChild<QPushButton *>("models");
+        QVERIFY(models);
+        models->click();
+        dialog = gallery->findChild<ui::DiffusionDialog *>();
+        QVERIFY(dialog);
+        dialog->setFolder(noModels_);
+        dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+        QVERIFY(!diffusionItem(gallery)->isEnabled());
+        QCOMPARE(gallery->findChild<QComboBox *>()->currentData().toString(), QString("augment")); // no longer selectable
     }
 };
 

@@ -11,6 +11,7 @@
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
+#include "diffss/ui/variant_gallery.h"
 #include "file_filters.h"
 
 #include <QAction>
@@ -186,6 +187,8 @@ void MainWindow::createActions()
         setComputeThreads(threads);
         updateStatus();
     });
+    // Also the Variants panel's Models button; accepting it updates the panel's generator list.
+    prefs->addAction(tr("&Diffusion Models..."), this, [this] { gallery_->showModelsDialog(); });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Keyboard Shortcuts"), QKeySequence::HelpContents, this, [this] {

@@ -1,5 +1,6 @@
 #include "diffss/ui/variant_gallery.h"
 
+#include "diffss/ui/diffusion_dialog.h"
 #include "diffss/ui/qimage_convert.h"
 
 #include <QCheckBox>
@@ -19,6 +20,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <tuple>
+
 namespace diffss::ui {
 
 namespace {
@@ -30,31 +33,43 @@ QPixmap thumbnail(const Image &image)
     return QPixmap::fromImage(toQImage(image).scaled(kTile, kTile, Qt::KeepAspectRatio, Qt::SmoothTransformation));
 }
 
+// Everything the diffusion generator is built from: a change means new
+// weights (or new sampling parameters), so a new generator.
+auto optionsKey(const DiffusionGeneratorOptions &o)
+{
+    const DiffusionConfig &c = o.config;
+    const DiffusionParams &p = o.params;
+    return std::tie(o.modelsFolder, o.files.checkpoint, o.files.controlNet, o.files.merges, o.files.hed, c.modelChannels, c.channelMult,
+                    c.resBlocks, c.attentionLevels, c.heads, c.groups, c.latentChannels, c.hintChannels, c.vocabulary, c.textWidth,
+                    c.textLayers, c.textHeads, c.textMlp, c.textLength, c.vaeChannels, c.vaeMult, c.vaeResBlocks, c.vaeGroups,
+                    c.latentScale, o.runtime.device, o.runtime.half, p.negativePrompt, p.sampler, p.steps, p.eta, p.guidance,
+                    p.controlStrength, p.denoise, o.promptSuffix, o.shortSide);
+}
+
+// Sampling steps of one diffusion variant (as the generator counts them).
+int stepsPerVariant(const DiffusionParams &p)
+{
+    return p.sampler == Sampler::Ddim ? static_cast<int>(schedule::ddimTimesteps(p.steps).size()) : p.steps;
+}
+
+constexpr int kErrorLines = 8;   // more go to the tooltip (a weights mismatch lists up to 36 tensors)
+
 } // namespace
 
 VariantGallery::VariantGallery(QWidget *parent)
-    : QWidget(parent), generator_(new QComboBox(this)), control_(new QComboBox(this)), prompt_(new QLineEdit(this)),
-      className_(new QLineEdit(this)), count_(new QSpinBox(this)), seed_(new QSpinBox(this)), generate_(new QPushButton(tr("Generate"), this)),
+    : QWidget(parent), generator_(new QComboBox(this)), models_(new QPushButton(tr("Models..."), this)), control_(new QComboBox(this)),
+      prompt_(new QLineEdit(this)), className_(new QLineEdit(this)), count_(new QSpinBox(this)), seed_(new QSpinBox(this)), generate_(new QPushButton(tr("Generate"), this)),
       cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), status_(new QLabel(this)),
       grid_(new QGridLayout), gridHost_(new QWidget(this))
 {
-    // Every generator is listed; one that cannot run here is disabled with its reason.
-    const struct {
-        const char *name;
-        const char *label;
-    } generators[] = {{"augment", QT_TR_NOOP("Augment (built in; not diffusion)")},
-                      {"diffusion", QT_TR_NOOP("Diffusion (SD 1.5 + ControlNet)")}};
-    for (const auto &entry : generators) {
-        const auto g = makeGenerator(entry.name);
-        std::string why;
-        const bool ok = g->available(&why);
-        generator_->addItem(tr(entry.label), QString::fromLatin1(entry.name));
-        const int row = generator_->count() - 1;
-        generator_->setItemData(row, ok ? QString::fromStdString(g->description()) : QString::fromStdString(why), Qt::ToolTipRole);
-        if (!ok)
-            if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
-                model->item(row)->setEnabled(false);
-    }
+    // Every generator is listed; one that cannot run here is disabled with its
+    // reason (diffusion: see reloadDiffusionSettings).
+    generator_->addItem(tr("Augment (built in; not diffusion)"), QStringLiteral("augment"));
+    generator_->setItemData(0, QString::fromStdString(makeAugmentGenerator()->description()), Qt::ToolTipRole);
+    generator_->addItem(tr("Diffusion (SD 1.5 + ControlNet)"), QStringLiteral("diffusion"));
+    reloadDiffusionSettings();
+    models_->setObjectName(QStringLiteral("models"));
+    models_->setToolTip(tr("Where the diffusion weights are, sampler, steps and device"));
     for (const ControlType t : {ControlType::Segmentation, ControlType::SoftEdge, ControlType::Scribble})
         control_->addItem(QString::fromLatin1(toString(t)), static_cast<int>(t));
     prompt_->setText(QStringLiteral("a real shot photo of {class}"));
@@ -62,11 +77,15 @@ VariantGallery::VariantGallery(QWidget *parent)
     count_->setValue(4);
     seed_->setRange(0, 1'000'000);
     status_->setWordWrap(true);
+    status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     progress_->setVisible(false);
     cancel_->setEnabled(false);
 
     auto *form = new QFormLayout;
-    form->addRow(tr("Generator:"), generator_);
+    auto *generatorRow = new QHBoxLayout;
+    generatorRow->addWidget(generator_, 1);
+    generatorRow->addWidget(models_);
+    form->addRow(tr("Generator:"), generatorRow);
     form->addRow(tr("Control:"), control_);
     form->addRow(tr("Class:"), className_);
     form->addRow(tr("Prompt:"), prompt_);
@@ -95,6 +114,7 @@ VariantGallery::VariantGallery(QWidget *parent)
 
     connect(generate_, &QPushButton::clicked, this, &VariantGallery::generate);
     connect(cancel_, &QPushButton::clicked, this, &VariantGallery::cancel);
+    connect(models_, &QPushButton::clicked, this, &VariantGallery::showModelsDialog);
     connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, [this] {
         generate_->setEnabled(true);
         cancel_->setEnabled(false);
@@ -107,8 +127,7 @@ VariantGallery::VariantGallery(QWidget *parent)
         Outcome o = watcher_.result();
         const bool cancelled = cancelFlag_ && *cancelFlag_;
         if (!o.error.isEmpty() && !cancelled) {
-            status_->setText(o.error);
-            emit failed(o.error);
+            showError(o.error);
         } else if (!cancelled) {
             if (o.indices.size() == o.variants.size()) {
                 if (variants_.size() < static_cast<std::size_t>(count_->value()) || o.indices.size() > 1) {
@@ -126,6 +145,7 @@ VariantGallery::VariantGallery(QWidget *parent)
             }
         } else {
             status_->setText(tr("Generation cancelled."));
+            status_->setToolTip(QString());
         }
         rebuildGrid();
         emit finished(cancelled);
@@ -157,6 +177,7 @@ void VariantGallery::setVariants(std::vector<Variant> variants, std::vector<bool
     accepted_ = std::move(accepted);
     controlMap_ = Image();
     stale_ = false;
+    status_->setToolTip(QString());
     status_->setText(variants_.empty() ? QString() : tr("%n variant(s) from the project.", nullptr, static_cast<int>(variants_.size())));
     rebuildGrid();
     emit acceptedChanged(static_cast<int>(acceptedShots().size()));
@@ -206,9 +227,7 @@ void VariantGallery::generate()
         return;
     support_ = provider_ ? provider_() : std::nullopt;
     if (!support_) {
-        const QString message = tr("Open an image and paint its mask first: variants keep the support's mask.");
-        status_->setText(message);
-        emit failed(message);
+        showError(tr("Open an image and paint its mask first: variants keep the support's mask."));
         return;
     }
     if (className_->text().isEmpty())
@@ -231,8 +250,70 @@ void VariantGallery::regenerate(int index)
 
 void VariantGallery::cancel()
 {
-    if (cancelFlag_)
-        *cancelFlag_ = true;
+    if (!cancelFlag_ || *cancelFlag_)
+        return;
+    *cancelFlag_ = true;
+    if (isRunning() && !restart_)
+        status_->setText(diffusionRun_ ? tr("Stopping after this step...") : tr("Stopping..."));
+}
+
+bool VariantGallery::setGenerator(const QString &name)
+{
+    const int row = generator_->findData(name);
+    const auto *model = qobject_cast<QStandardItemModel *>(generator_->model());
+    if (row < 0 || (model && !model->item(row)->isEnabled()))
+        return false;
+    generator_->setCurrentIndex(row);
+    return true;
+}
+
+void VariantGallery::reloadDiffusionSettings()
+{
+    DiffusionGeneratorOptions options = DiffusionDialog::remembered();
+    if (adjustDiffusion_)
+        adjustDiffusion_(options);
+    // A new generator only when something changed: the one kept holds the loaded weights.
+    if (!diffusion_ || optionsKey(options) != optionsKey(diffusionOptions_)) {
+        diffusion_ = makeDiffusionGenerator(options);
+        diffusionOptions_ = options;
+    }
+    std::string why;
+    const bool ok = diffusion_->available(&why);
+    const int row = generator_->findData(QStringLiteral("diffusion"));
+    generator_->setItemData(row, QString::fromStdString(ok ? diffusion_->description() : why), Qt::ToolTipRole);
+    if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
+        model->item(row)->setEnabled(ok);
+    if (!ok && generator_->currentIndex() == row)
+        generator_->setCurrentIndex(generator_->findData(QStringLiteral("augment")));
+}
+
+void VariantGallery::showModelsDialog()
+{
+    auto *dialog = new DiffusionDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, &VariantGallery::reloadDiffusionSettings);
+    dialog->open();
+}
+
+void VariantGallery::setDiffusionOptionsForTesting(std::function<void(DiffusionGeneratorOptions &)> adjust)
+{
+    adjustDiffusion_ = std::move(adjust);
+    reloadDiffusionSettings();
+}
+
+void VariantGallery::showError(const QString &message)
+{
+    // Long messages (a weights mismatch lists tensors) keep their first lines here, all of it in the tooltip.
+    QStringList lines = message.split(QLatin1Char('\n'));
+    const bool cut = lines.size() > kErrorLines;
+    if (cut) {
+        const auto more = lines.size() - kErrorLines + 1;
+        lines = lines.mid(0, kErrorLines - 1);
+        lines << tr("(%n more line(s): hover for all of it)", nullptr, static_cast<int>(more));
+    }
+    status_->setText(lines.join(QLatin1Char('\n')));
+    status_->setToolTip(cut ? message : QString());
+    emit failed(message);
 }
 
 void VariantGallery::supportChanged(const Mask &current)
@@ -253,25 +334,34 @@ void VariantGallery::start(std::vector<int> indices, std::uint64_t seed)
 {
     const GenerationRequest r = request(seed, static_cast<int>(indices.size()));
     const QString generatorName = generator_->currentData().toString();
+    // Diffusion runs on the kept generator (its weights stay loaded); progress counts sampling steps.
+    const bool diffusion = generatorName == QLatin1String("diffusion");
+    const std::shared_ptr<const Generator> shared = diffusion ? diffusion_ : nullptr;
+    diffusionRun_ = diffusion;
     generate_->setEnabled(false);
     cancel_->setEnabled(true);
-    progress_->setRange(0, r.count);
+    progress_->setRange(0, diffusion ? r.count * stepsPerVariant(diffusionOptions_.params) : r.count);
+    progress_->setFormat(diffusion ? tr("Step %v of %m") : QStringLiteral("%p%"));
     progress_->setValue(0);
     progress_->setVisible(true);
-    status_->setText(tr("Generating %n variant(s)...", nullptr, r.count));
+    status_->setToolTip(QString());
+    status_->setText(diffusion ? tr("Generating %n variant(s) with diffusion (the first run also loads the weights)...", nullptr, r.count)
+                               : tr("Generating %n variant(s)...", nullptr, r.count));
     cancelFlag_ = std::make_shared<std::atomic_bool>(false);
     auto cancel = cancelFlag_;
     QPointer<QProgressBar> bar = progress_;
     const bool withControl = indices.size() > 1;
-    watcher_.setFuture(QtConcurrent::run([r, indices, generatorName, cancel, bar, withControl]() -> Outcome {
+    watcher_.setFuture(QtConcurrent::run([r, indices, generatorName, shared, cancel, bar, withControl]() -> Outcome {
         Outcome o;
         o.indices = indices;
         try {
-            const auto generator = makeGenerator(generatorName.toStdString());
-            o.variants = generator->generate(r, [cancel, bar](int done, int) {
-                QMetaObject::invokeMethod(bar, [bar, done] {
-                    if (bar)
+            const std::shared_ptr<const Generator> generator = shared ? shared : makeGenerator(generatorName.toStdString());
+            o.variants = generator->generate(r, [cancel, bar](int done, int total) {
+                QMetaObject::invokeMethod(bar, [bar, done, total] {
+                    if (bar) {
+                        bar->setMaximum(total);
                         bar->setValue(done);
+                    }
                 });
                 return !*cancel;
             });

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     const std::string out = argv[1], merges = argv[2];
     const auto config = DiffusionConfig::tiny();
     const auto cpu = DiffusionPipeline::random(config, 5, merges);
-    const DiffusionFiles files{out + "/tiny.safetensors", out + "/tiny_control.safetensors", merges};
+    const DiffusionFiles files{out + "/tiny.safetensors", out + "/tiny_control.safetensors", merges, {}};
     cpu->saveCheckpoint(files.checkpoint);
     cpu->saveControlNet(files.controlNet);
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "diffss/diffusion.h"
+
 #include <QSettings>
 #include <QString>
 #include <QStringList>
@@ -39,6 +41,18 @@ inline const Setting<bool> cleanupFillHoles{QStringLiteral("cleanup/fillHoles"),
 inline const Setting<int> cleanupMaxHole{QStringLiteral("cleanup/maxHolePixels"), -1};
 inline const Setting<int> cleanupMinRegion{QStringLiteral("cleanup/minRegionPixels"), 64};
 inline const Setting<double> cleanupSmooth{QStringLiteral("cleanup/smoothRadius"), 1.5};
+// The diffusion generator (see diffss::DiffusionGeneratorOptions; the
+// Diffusion Models dialog edits these). The ControlNet files always follow the
+// folder convention, one per control type; the checkpoint and the merges file
+// may live elsewhere (empty = in the folder).
+inline const Setting<QString> diffusionFolder{QStringLiteral("diffusion/modelsFolder"), QString::fromStdString(defaultModelsFolder())};
+inline const Setting<QString> diffusionCheckpoint{QStringLiteral("diffusion/checkpoint"), QString()};
+inline const Setting<QString> diffusionMerges{QStringLiteral("diffusion/merges"), QString()};
+inline const Setting<QString> diffusionSampler{QStringLiteral("diffusion/sampler"), QStringLiteral("ddim")};   // ddim, euler_a
+inline const Setting<int> diffusionSteps{QStringLiteral("diffusion/steps"), 2};                              // the recipe
+inline const Setting<double> diffusionGuidance{QStringLiteral("diffusion/guidance"), 9.0};
+inline const Setting<QString> diffusionDevice{QStringLiteral("diffusion/device"), QStringLiteral("auto")};    // auto, cpu, cuda
+inline const Setting<bool> diffusionHalf{QStringLiteral("diffusion/fp16"), false};                           // CUDA only
 } // namespace settings
 
 } // namespace diffss::ui

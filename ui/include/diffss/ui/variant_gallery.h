@@ -1,5 +1,6 @@
 #pragma once
 
+#include "diffss/diffusion.h"
 #include "diffss/generator.h"
 
 #include <QFutureWatcher>
@@ -27,7 +28,9 @@ namespace diffss::ui {
 // on a worker with per-variant progress and cancel; when the support's mask
 // changes during a run, the run restarts on the new mask. Accepted variants
 // are extra shots for the batch (they reuse the support's mask, moved with
-// any geometry the generator applied).
+// any geometry the generator applied). The diffusion generator is built from
+// the settings (Diffusion Models dialog) and kept across runs: it holds the
+// loaded weights; its progress counts sampling steps.
 class VariantGallery : public QWidget {
     Q_OBJECT
 
@@ -48,6 +51,21 @@ public:
     void setSeed(std::uint64_t seed);
     void setControl(ControlType type);
     void setClassName(const QString &name);
+    // "augment" or "diffusion"; false if that entry is disabled here.
+    bool setGenerator(const QString &name);
+
+    // Builds the diffusion generator from the settings again if they changed
+    // (else keeps the one with its loaded weights) and enables its entry in
+    // the generator list iff it is available (the tooltip says why not).
+    void reloadDiffusionSettings();
+    // The Diffusion Models dialog; accepting it reloads the settings.
+    void showModelsDialog();
+    // The diffusion generator the next run uses (one instance, reused).
+    std::shared_ptr<const Generator> diffusionGenerator() const { return diffusion_; }
+    // For tests only: adjusts the options read from the settings before the
+    // generator is built (e.g. DiffusionConfig::tiny() and a small
+    // shortSide, which users never get); reloads.
+    void setDiffusionOptionsForTesting(std::function<void(DiffusionGeneratorOptions &)> adjust);
 
     // Starts generating (replacing the current variants); no-op without a support.
     void generate();
@@ -78,6 +96,7 @@ private:
     void start(std::vector<int> indices, std::uint64_t seed);
     void rebuildGrid();
     GenerationRequest request(std::uint64_t seed, int count) const;
+    void showError(const QString &message);
 
     std::function<std::optional<Support>()> provider_;
     std::optional<Support> support_;      // the support the variants were made from
@@ -86,6 +105,7 @@ private:
     Image controlMap_;
 
     QComboBox *generator_;
+    QPushButton *models_;
     QComboBox *control_;
     QLineEdit *prompt_;
     QLineEdit *className_;
@@ -98,8 +118,13 @@ private:
     QGridLayout *grid_;
     QWidget *gridHost_;
 
+    std::shared_ptr<const Generator> diffusion_;
+    DiffusionGeneratorOptions diffusionOptions_;   // what diffusion_ was built from
+    std::function<void(DiffusionGeneratorOptions &)> adjustDiffusion_;
+
     std::shared_ptr<std::atomic_bool> cancelFlag_;
     bool restart_ = false;
+    bool diffusionRun_ = false;   // the run in progress counts sampling steps
     bool stale_ = false;     // the support's mask changed after the variants were made
     std::uint64_t reseeds_ = 0;
     struct Outcome {
