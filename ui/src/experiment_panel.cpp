@@ -1,0 +1,441 @@
+#include "diffss/ui/experiment_panel.h"
+
+#include "diffss/generator.h"
+#include "diffss/segmenter.h"
+#include "diffss/ui/plot_style.h"
+#include "plot_common.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpressionValidator>
+#include <QSaveFile>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QTableWidget>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace diffss::ui {
+
+namespace {
+
+QCPGraph *makeBaseline(QCustomPlot *plot)
+{
+    QCPGraph *g = plot->addGraph();
+    g->setPen(QPen(plotstyle::baseline(), plotstyle::kLineWidth, Qt::DashLine));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssNone));
+    return g;
+}
+
+template <class Series>
+QVector<double> valuesOf(const Series *series)
+{
+    QVector<double> out;
+    for (auto it = series->data()->constBegin(); it != series->data()->constEnd(); ++it)
+        out << it->value;
+    return out;
+}
+
+QStringList tickLabels(const QCustomPlot *plot)
+{
+    const auto ticker = qSharedPointerDynamicCast<QCPAxisTickerText>(plot->xAxis->ticker());
+    return ticker ? QStringList(ticker->ticks().values()) : QStringList();
+}
+
+// One series at x = 0, 1, ... with its labels as ticks and each value written above its point.
+template <class Series>
+void fillSeries(QCustomPlot *plot, Series *series, const std::vector<std::pair<QString, double>> &points)
+{
+    auto ticks = QSharedPointer<QCPAxisTickerText>::create();
+    QVector<double> x, y;
+    plot->clearItems();
+    for (const auto &[label, value] : points) {
+        x << static_cast<double>(x.size());
+        y << value;
+        ticks->addTick(x.back(), label);
+        addValueLabel(plot, x.back(), value, QString::number(value, 'f', 1));
+    }
+    series->setData(x, y, true);
+    plot->xAxis->setTicker(ticks);
+    plot->xAxis->setRange(-0.5, std::max<double>(1, static_cast<double>(points.size())) - 0.5);
+}
+
+QString csvField(QString s)
+{
+    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
+        s = QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+    return s;
+}
+
+} // namespace
+
+ExperimentPanel::ExperimentPanel(QWidget *parent)
+    : QWidget(parent), settings_(variantExperiment()), dataset_(new QLineEdit(this)), shots_(new QSpinBox(this)),
+      seed_(new QLineEdit(QStringLiteral("0"), this)), generator_(new QComboBox(this)), run_(new QPushButton(tr("Run"), this)),
+      cancel_(new QPushButton(tr("Cancel"), this)), export_(new QPushButton(tr("Export..."), this)), progress_(new QProgressBar(this)),
+      status_(new QLabel(this)),
+      variantPlot_(makeInsightPlot(this, tr("Generated variants per real support (X)"), tr("mIoU (%)"))),
+      controlPlot_(makeInsightPlot(this, tr("Control type"), tr("mIoU (%)"))), variantGraph_(variantPlot_->addGraph()),
+      variantBaseline_(makeBaseline(variantPlot_)), controlBars_(new QCPBars(controlPlot_->xAxis, controlPlot_->yAxis)),
+      controlBaseline_(makeBaseline(controlPlot_)), table_(new QTableWidget(this))
+{
+    dataset_->setPlaceholderText(tr("Folder in FSS-1000 layout: <class>/<n>.jpg + <n>.png"));
+    auto *browse = new QPushButton(tr("Browse..."), this);
+    shots_->setRange(1, 5);
+    seed_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("\\d{1,19}")), seed_));
+    seed_->setMaximumWidth(120);
+    generator_->addItem(QStringLiteral("augment"));
+    for (const std::string &recipe : augmentRecipeNames())
+        generator_->addItem(QStringLiteral("augment:") + QString::fromStdString(recipe));
+    generator_->addItem(QStringLiteral("diffusion"));
+    std::string why;
+    if (const auto diffusion = makeGenerator("diffusion"); !diffusion || !diffusion->available(&why)) {
+        if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
+            model->item(generator_->count() - 1)->setEnabled(false);
+        generator_->setItemData(generator_->count() - 1, QString::fromStdString(why), Qt::ToolTipRole);
+    }
+    generator_->setToolTip(tr("What makes the variants of each real support"));
+    cancel_->setEnabled(false);
+    export_->setEnabled(false);
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+
+    auto *top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Dataset"), this));
+    top->addWidget(dataset_, 1);
+    top->addWidget(browse);
+    auto *options = new QHBoxLayout;
+    options->addWidget(new QLabel(tr("Shots"), this));
+    options->addWidget(shots_);
+    options->addWidget(new QLabel(tr("Seed"), this));
+    options->addWidget(seed_);
+    options->addWidget(new QLabel(tr("Generator"), this));
+    options->addWidget(generator_);
+    options->addStretch(1);
+    options->addWidget(run_);
+    options->addWidget(cancel_);
+    options->addWidget(export_);
+
+    variantGraph_->setName(tr("mIoU"));
+    variantGraph_->setPen(QPen(plotstyle::generated(), plotstyle::kLineWidth));
+    variantGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(plotstyle::generated().darker(130), 1),
+                                                   plotstyle::generated(), plotstyle::kMarkerSize));
+    controlBars_->setName(tr("mIoU"));
+    controlBars_->setWidth(0.6);
+    controlBars_->setBrush(plotstyle::generated());
+    controlBars_->setPen(QPen(plotstyle::generated().darker(130), 1));
+    for (QCustomPlot *p : {variantPlot_, controlPlot_}) {
+        placeLegendBelow(p);
+        p->xAxis->grid()->setVisible(false);
+    }
+    auto *plots = new QWidget(this);
+    auto *plotRow = new QHBoxLayout(plots);
+    plotRow->setContentsMargins(0, 0, 0, 0);
+    plotRow->addWidget(variantPlot_);
+    plotRow->addWidget(controlPlot_);
+
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->verticalHeader()->setVisible(false);
+    auto *split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(plots);
+    split->addWidget(table_);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addLayout(options);
+    layout->addWidget(progress_);
+    layout->addWidget(status_);
+    layout->addWidget(split, 1);
+
+    connect(browse, &QPushButton::clicked, this, &ExperimentPanel::browse);
+    connect(run_, &QPushButton::clicked, this, &ExperimentPanel::run);
+    connect(cancel_, &QPushButton::clicked, this, &ExperimentPanel::cancel);
+    connect(export_, &QPushButton::clicked, this, &ExperimentPanel::exportAll);
+    connect(&watcher_, &QFutureWatcher<QString>::finished, this, [this] {
+        const QString error = watcher_.result();
+        cancelled_ = cancelFlag_ && *cancelFlag_;
+        run_->setEnabled(true);
+        cancel_->setEnabled(false);
+        export_->setEnabled(!rows_.empty());
+        if (progress_->maximum() == 0)
+            progress_->setRange(0, 1);
+        if (!error.isEmpty())
+            status_->setText(tr("Failed: %1").arg(error));
+        else
+            status_->setText(tr("%1 %2 of %3 settings.").arg(cancelled_ ? tr("Cancelled after") : tr("Done:")).arg(rows_.size()).arg(settings_.size()));
+        if (!error.isEmpty())
+            Q_EMIT failed(error);
+        Q_EMIT finished();
+    });
+    fillTable();
+    replot();
+}
+
+ExperimentPanel::~ExperimentPanel()
+{
+    cancel();
+    watcher_.waitForFinished();
+}
+
+void ExperimentPanel::setDataset(const QString &folder) { dataset_->setText(folder); }
+QString ExperimentPanel::dataset() const { return dataset_->text().trimmed(); }
+void ExperimentPanel::setShots(int shots) { shots_->setValue(shots); }
+int ExperimentPanel::shots() const { return shots_->value(); }
+void ExperimentPanel::setSeed(quint64 seed) { seed_->setText(QString::number(seed)); }
+quint64 ExperimentPanel::seed() const { return seed_->text().toULongLong(); }
+QString ExperimentPanel::generator() const { return generator_->currentText(); }
+
+void ExperimentPanel::setGenerator(const QString &name)
+{
+    const int i = generator_->findText(name);
+    const auto *model = qobject_cast<QStandardItemModel *>(generator_->model());
+    if (i >= 0 && (!model || model->item(i)->isEnabled()))
+        generator_->setCurrentIndex(i);
+}
+
+void ExperimentPanel::setSettings(std::vector<ExperimentSetting> settings) { settings_ = std::move(settings); }
+
+bool ExperimentPanel::isRunning() const { return watcher_.isRunning(); }
+
+void ExperimentPanel::cancel()
+{
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+}
+
+void ExperimentPanel::run()
+{
+    if (isRunning())
+        return;
+    if (dataset().isEmpty() || settings_.empty()) {
+        Q_EMIT failed(dataset().isEmpty() ? tr("Choose a dataset folder first.") : tr("No settings to run."));
+        return;
+    }
+    EvalOptions base;
+    base.shots = shots();
+    base.seed = seed();
+    runShots_ = base.shots;
+    rows_.clear();
+    cancelled_ = false;
+    fillTable();
+    replot();
+    progress_->setRange(0, 0);
+    status_->setText(tr("Starting..."));
+    run_->setEnabled(false);
+    cancel_->setEnabled(true);
+    export_->setEnabled(false);
+    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
+    Q_EMIT started();
+
+    // The worker owns the segmenter and the generator; rows and progress come back queued.
+    watcher_.setFuture(QtConcurrent::run([this, root = QFileInfo(dataset()).absoluteFilePath().toStdString(), base,
+                                          settings = settings_, name = generator().toStdString(), cancel = cancelFlag_]() -> QString {
+        try {
+            std::unique_ptr<Generator> gen;
+            if (std::any_of(settings.begin(), settings.end(), [](const ExperimentSetting &s) { return s.aux > 0; })) {
+                gen = makeGenerator(name);
+                std::string why;
+                if (!gen)
+                    return tr("unknown generator \"%1\"").arg(QString::fromStdString(name));
+                if (!gen->available(&why))
+                    return tr("the %1 generator is unavailable: %2").arg(QString::fromStdString(name), QString::fromStdString(why));
+            }
+            const std::unique_ptr<Segmenter> segmenter = makeClassicSegmenter();
+            const int count = static_cast<int>(settings.size());
+            for (int i = 0; i < count && !cancel->load(); ++i) {
+                const auto progress = [this, i, count, cancel, label = QString::fromStdString(settings[static_cast<std::size_t>(i)].label)](
+                                          int, int done, int total) {
+                    QMetaObject::invokeMethod(this, [this, i, count, done, total, label] {
+                        progress_->setRange(0, total * count);
+                        progress_->setValue(i * total + done);
+                        status_->setText(tr("%1 (%2 of %3): %4 / %5 episodes").arg(label).arg(i + 1).arg(count).arg(done).arg(total));
+                    });
+                    return !cancel->load();
+                };
+                for (ExperimentRow &row : runExperiment(root, *segmenter, gen.get(), base, {settings[static_cast<std::size_t>(i)]}, progress))
+                    QMetaObject::invokeMethod(this, [this, row = std::move(row)] { addRow(row); });
+            }
+            return {};
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
+}
+
+void ExperimentPanel::addRow(ExperimentRow row)
+{
+    rows_.push_back(std::move(row));
+    fillTable();
+    replot();
+    Q_EMIT rowAdded(static_cast<int>(rows_.size()) - 1);
+}
+
+QString ExperimentPanel::baselineName() const
+{
+    return runShots_ == 1 ? tr("1-shot baseline") : tr("%1-shot baseline").arg(runShots_);
+}
+
+void ExperimentPanel::replot()
+{
+    // Series: the variant counts (sorted by X) and the control types (in settings order), mIoU in %.
+    std::vector<std::pair<QString, double>> counts, controls;
+    std::vector<const ExperimentRow *> byCount;
+    const ExperimentRow *base = nullptr;
+    for (const ExperimentRow &r : rows_) {
+        if (r.setting.varyControl)
+            controls.emplace_back(QString::fromLatin1(toString(r.setting.control)), r.result.miou * 100);
+        else
+            byCount.push_back(&r);
+        if (!r.setting.varyControl && r.setting.aux == 0)
+            base = &r;
+    }
+    std::stable_sort(byCount.begin(), byCount.end(), [](auto *a, auto *b) { return a->setting.aux < b->setting.aux; });
+    for (const ExperimentRow *r : byCount)
+        counts.emplace_back(QString::number(r->setting.aux), r->result.miou * 100);
+    fillSeries(variantPlot_, variantGraph_, counts);
+    fillSeries(controlPlot_, controlBars_, controls);
+    int controlX = 4;
+    for (const ExperimentSetting &s : settings_)
+        if (s.varyControl)
+            controlX = s.aux;
+    controlPlot_->xAxis->setLabel(tr("Control type (X = %1)").arg(controlX));
+
+    // The bars start at 0; the line zooms on its values and the baseline so that differences show.
+    const double b = base ? base->result.miou * 100 : std::numeric_limits<double>::quiet_NaN();
+    double low = base ? b : 100, high = base ? b : 0, top = base ? b : 0;
+    for (const auto &p : counts)
+        low = std::min(low, p.second), high = std::max(high, p.second);
+    for (const auto &p : controls)
+        top = std::max(top, p.second);
+    low = std::max(0.0, std::floor((low - 3) / 5) * 5);
+    high = std::min(100.0, std::max(low + 10, std::ceil((high + 4) / 5) * 5));
+    variantPlot_->yAxis->setRange(counts.empty() ? 0 : low, counts.empty() ? 100 : high);
+    controlPlot_->yAxis->setRange(0, std::min(100.0, std::ceil((top + 8) / 10) * 10));   // room for the value labels
+
+    for (auto [plot, line] : {std::pair{variantPlot_, variantBaseline_}, std::pair{controlPlot_, controlBaseline_}}) {
+        line->setName(baselineName());
+        line->setData({plot->xAxis->range().lower, plot->xAxis->range().upper}, {b, b});
+        line->setVisible(base != nullptr);
+        if (base)
+            line->addToLegend();
+        else
+            line->removeFromLegend();
+        plot->replot();
+    }
+}
+
+void ExperimentPanel::fillTable()
+{
+    std::vector<std::string> classes;
+    std::set<std::string> seen;
+    for (const ExperimentRow &r : rows_)
+        for (const ClassScore &c : r.result.classes)
+            if (seen.insert(c.name).second)
+                classes.push_back(c.name);
+    QStringList headers{tr("Setting"), tr("X"), tr("Control"), tr("mIoU (%)"), tr("FB-IoU (%)")};
+    for (const std::string &c : classes)
+        headers << tr("IoU %1 (%)").arg(QString::fromStdString(c));
+    headers << tr("Episodes") << tr("Seconds");
+    table_->clear();
+    table_->setColumnCount(static_cast<int>(headers.size()));
+    table_->setHorizontalHeaderLabels(headers);
+    table_->setRowCount(static_cast<int>(rows_.size()));
+    for (int r = 0; r < static_cast<int>(rows_.size()); ++r) {
+        const ExperimentRow &row = rows_[static_cast<std::size_t>(r)];
+        QStringList cells{QString::fromStdString(row.setting.label), QString::number(row.setting.aux),
+                          row.setting.aux > 0 ? QString::fromLatin1(toString(row.setting.control)) : QStringLiteral("-"),
+                          QString::number(row.result.miou * 100, 'f', 2), QString::number(row.result.fbiou * 100, 'f', 2)};
+        for (const std::string &c : classes) {
+            const auto it = std::find_if(row.result.classes.begin(), row.result.classes.end(), [&](const ClassScore &s) { return s.name == c; });
+            cells << (it == row.result.classes.end() ? QString() : QString::number(it->iou * 100, 'f', 2));
+        }
+        cells << QString::number(row.result.episodes) << QString::number(row.result.seconds, 'f', 1);
+        for (int c = 0; c < cells.size(); ++c) {
+            auto *item = new QTableWidgetItem(cells[c]);
+            if (c > 0)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            table_->setItem(r, c, item);
+        }
+    }
+    table_->resizeColumnsToContents();
+}
+
+QVector<double> ExperimentPanel::variantCounts() const
+{
+    QVector<double> out;
+    for (const QString &label : tickLabels(variantPlot_))
+        out << label.toDouble();
+    return out;
+}
+
+QVector<double> ExperimentPanel::variantMiou() const { return valuesOf(variantGraph_); }
+QStringList ExperimentPanel::controlLabels() const { return tickLabels(controlPlot_); }
+QVector<double> ExperimentPanel::controlMiou() const { return valuesOf(controlBars_); }
+
+double ExperimentPanel::baseline() const
+{
+    const QVector<double> v = valuesOf(variantBaseline_);
+    return v.isEmpty() || !variantBaseline_->visible() ? std::numeric_limits<double>::quiet_NaN() : v.front();
+}
+
+bool ExperimentPanel::exportPlots(const QString &path) { return ui::exportPlots(path, {variantPlot_, controlPlot_}); }
+
+bool ExperimentPanel::exportCsv(const QString &path)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
+        return false;
+    QStringList lines;
+    QStringList header;
+    for (int c = 0; c < table_->columnCount(); ++c)
+        header << csvField(table_->horizontalHeaderItem(c)->text());
+    lines << header.join(QLatin1Char(','));
+    for (int r = 0; r < table_->rowCount(); ++r) {
+        QStringList cells;
+        for (int c = 0; c < table_->columnCount(); ++c)
+            cells << csvField(table_->item(r, c) ? table_->item(r, c)->text() : QString());
+        lines << cells.join(QLatin1Char(','));
+    }
+    file.write((lines.join(QLatin1Char('\n')) + QLatin1Char('\n')).toUtf8());
+    return file.commit();
+}
+
+void ExperimentPanel::browse()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Dataset Folder"), dataset());
+    if (!dir.isEmpty())
+        setDataset(dir);
+}
+
+void ExperimentPanel::exportAll()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Experiment"), QString(), tr("PNG (*.png);;PDF (*.pdf)"));
+    if (path.isEmpty())
+        return;
+    const QFileInfo info(path);
+    const QString csv = info.dir().filePath(info.completeBaseName() + QStringLiteral(".csv"));
+    if (!exportPlots(path) || !exportCsv(csv)) {
+        Q_EMIT failed(tr("%1: could not write the export").arg(QDir::toNativeSeparators(path)));
+        return;
+    }
+    status_->setText(tr("Wrote %1 and %2.").arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(csv)));
+}
+
+} // namespace diffss::ui
