@@ -9,6 +9,9 @@
 #include "diffss/mask_io.h"
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/batch_stats.h"
+#include "diffss/ui/evaluation_view.h"
+#include "diffss/ui/insight_panel.h"
+#include "diffss/ui/prototype_map.h"
 #include "diffss/ui/main_window.h"
 #include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
@@ -161,6 +164,54 @@ private slots:
         for (const BatchItem &item : panel->results())
             reused += item.reused;
         QCOMPARE(reused, 1);
+    }
+
+    // The Insight dock in the real window: the batch is scored against the
+    // masks beside the queries, a bar opens its image with the result, the
+    // prototype map holds the support, the variants and the queries.
+    void insightDockEvaluatesAndMapsTheBatch()
+    {
+        auto window = openStudio(dir_.filePath("data/spotted_ball/1.jpg"));
+        QVERIFY(window);
+        ui::BatchPanel *panel = window->batchPanel();
+        ui::InsightPanel *insight = window->insightPanel();
+        QVERIFY(insight);
+        // Queries with their ground truth beside them (the demo data's layout).
+        const QString queries = dir_.filePath("truth-queries");
+        QDir().mkpath(queries);
+        for (int i = 2; i <= 4; ++i)
+            for (const char *ext : {".jpg", ".png"})
+                QFile::copy(dir_.filePath(QStringLiteral("data/spotted_ball/%1%2").arg(i).arg(ext)), queries + QStringLiteral("/%1%2").arg(i).arg(ext));
+        panel->setQueryFolder(queries);
+        panel->setModelPath(QString());
+        panel->setOverwrite(true);
+        QSignalSpy evaluated(insight, &ui::InsightPanel::evaluated);
+        panel->start();
+        QVERIFY(evaluated.wait(90000));
+        QCOMPARE(evaluated.first().at(0).toInt(), 3);
+        const TruthScore &score = insight->evaluation()->score();
+        QCOMPARE(score.scored, 3);
+        QVERIFY2(score.iou > 0.5, qPrintable(QString::number(score.iou)));   // the built-in segmenter on its own demo class
+        QCOMPARE(insight->evaluation()->plottedIous().size(), 3);
+        // A bar opens its query with the predicted mask.
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        emit insight->evaluation()->imageActivated(0);
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(QFileInfo(window->document()->imagePath()).absolutePath(), QFileInfo(queries).absoluteFilePath());
+
+        // The map: the support plus every predicted query.
+        window->openImage(dir_.filePath("data/spotted_ball/1.jpg"));
+        QVERIFY(loaded.wait(10000));
+        QSignalSpy mapped(insight, &ui::InsightPanel::mapUpdated);
+        insight->updateMap();
+        QVERIFY(mapped.wait(60000));
+        int real = 0, query = 0;
+        for (const auto &e : insight->map()->entries()) {
+            real += e.kind == ui::PrototypeMap::Entry::RealSupport;
+            query += e.kind == ui::PrototypeMap::Entry::Query;
+        }
+        QCOMPARE(real, 1);
+        QCOMPARE(query, 3);
     }
 
     void saveCorrectionWithoutAResultSaysSo()

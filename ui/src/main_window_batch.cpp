@@ -5,6 +5,8 @@
 
 #include "diffss/mask_io.h"
 #include "diffss/ui/batch_panel.h"
+#include "diffss/ui/insight_panel.h"
+#include "diffss/ui/prototype_map.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/variant_gallery.h"
 
@@ -99,6 +101,65 @@ void MainWindow::createBatchDock()
         gallery_->generate();
     });
     viewMenu_->addAction(variantsDock->toggleViewAction());
+    createInsightDock(variantsDock, menu);
+}
+
+void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
+{
+    insight_ = new InsightPanel(this);
+    auto *dock = new QDockWidget(tr("Insight"), this);
+    dock->setObjectName(QStringLiteral("insightDock"));
+    dock->setWidget(insight_);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    tabifyDockWidget(besides, dock);
+    besides->raise();
+    insight_->setSourceProvider([this] {
+        InsightPanel::Sources s;
+        if (!doc_->isEmpty() && doc_->mask().count() > 0)
+            s.supports.push_back(Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false});
+        for (const Shot &shot : batch_->supports())   // supports added to the batch; the open image only once
+            if (s.supports.empty() || shot.name != s.supports.front().name)
+                s.supports.push_back(shot);
+        if (!gallery_->isStale()) {
+            s.variants = gallery_->variants();
+            for (std::size_t i = 0; i < s.variants.size(); ++i)
+                s.accepted.push_back(gallery_->isAccepted(static_cast<int>(i)));
+        }
+        s.results = batch_->results();
+        return s;
+    });
+    connect(insight_, &InsightPanel::openRequested, this, [this](const QString &image, const QString &mask) {
+        if (!maybeSave())
+            return;
+        reviewQuery_ = mask.isEmpty() ? QString() : image;
+        reviewMask_ = mask;
+        openImage(image, mask);
+    });
+    // The gallery's flag: variants far from the real supports.
+    connect(insight_, &InsightPanel::mapUpdated, this, [this] {
+        if (const auto n = insight_->map()->driftedVariants().size())
+            statusBar()->showMessage(tr("%n variant(s) lie far from the real supports on the prototype map: check them in the "
+                                        "Variants panel.", nullptr, static_cast<int>(n)),
+                                     8000);
+    });
+    connect(gallery_, &VariantGallery::finished, this, [this](bool cancelled) {
+        if (!cancelled)
+            insight_->updateMap();
+    });
+    connect(batch_, &BatchPanel::finished, this, [this](bool cancelled, int, int) {
+        if (!cancelled)
+            insight_->evaluateBatch(batch_->queryFolder(), batch_->outputFolder());
+    });
+    menu->addAction(tr("Update &Prototype Map"), QKeySequence(tr("Ctrl+Shift+M")), this, [this, dock] {
+        dock->raise();
+        insight_->tabs()->setCurrentIndex(0);
+        insight_->updateMap();
+    });
+    menu->addAction(tr("&Evaluate Against Ground Truth"), QKeySequence(tr("Ctrl+Shift+T")), this, [this, dock] {
+        dock->raise();
+        insight_->evaluateBatch(batch_->queryFolder(), batch_->outputFolder());
+    });
+    viewMenu_->addAction(dock->toggleViewAction());
 }
 
 bool MainWindow::saveCorrection()

@@ -13,6 +13,7 @@
 
 class QAction;
 class QLabel;
+class QDockWidget;
 class QMenu;
 class QProgressBar;
 class QPushButton;
@@ -22,6 +23,7 @@ namespace diffss::ui {
 
 class BatchPanel;
 class VariantGallery;
+class InsightPanel;
 class Canvas;
 class HistogramPlot;
 class MaskDocument;
@@ -53,6 +55,7 @@ public:
     MaskDocument *document() const { return doc_; }
     BatchPanel *batchPanel() const { return batch_; }
     VariantGallery *variantGallery() const { return gallery_; }
+    InsightPanel *insightPanel() const { return insight_; }
     // Writes the mask being edited back to the open batch result's mask file
     // and marks that result reviewed. False (with an error shown) otherwise.
     bool saveCorrection();
@@ -77,6 +80,7 @@ protected:
 private:
     void createActions();
     void createBatchDock();
+    void createInsightDock(QDockWidget *besides, QMenu *menu);
     void showError(const QString &message);
     void updateStatus();
     void updateTitle();
@@ -104,6 +108,7 @@ private:
     QMenu *viewMenu_ = nullptr;
     BatchPanel *batch_ = nullptr;
     VariantGallery *gallery_ = nullptr;
+    InsightPanel *insight_ = nullptr;
     QString reviewQuery_;   // the batch result open for correction, if any
     QString reviewMask_;
     QAction *showMaskAction_ = nullptr;

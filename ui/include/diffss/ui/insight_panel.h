@@ -1,0 +1,95 @@
+#pragma once
+// The Insight dock: the prototype map of supports, variants and predicted
+// queries; the batch scored against ground-truth masks; the DifFSS
+// experiment. Heavy work (prototypes, scoring) runs on a worker.
+
+#include "diffss/batch.h"
+#include "diffss/generator.h"
+#include "diffss/insight.h"
+#include "diffss/segmenter.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QTabWidget;
+
+namespace diffss::ui {
+
+class EvaluationView;
+class ExperimentPanel;
+class PrototypeMap;
+
+class InsightPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    // What the map shows, collected on the GUI thread when it is updated.
+    struct Sources {
+        std::vector<Shot> supports;          // real supports (the annotated image first)
+        std::vector<Variant> variants;
+        std::vector<bool> accepted;          // per variant
+        std::vector<BatchItem> results;      // the batch's predictions
+    };
+    static constexpr int kMaxQueries = 300;  // the map samples at most this many predicted queries
+
+    explicit InsightPanel(QWidget *parent = nullptr);
+    ~InsightPanel() override;
+
+    void setSourceProvider(std::function<Sources()> provider);
+    // Recomputes the prototypes (worker) and redraws the map.
+    void updateMap();
+    // Scores the batch in `outputFolder` against the masks beside the
+    // queries, or in `truthFolder` when set (worker); shows the Evaluation tab.
+    void evaluateBatch(const QString &queryFolder, const QString &outputFolder);
+    void setTruthFolder(const QString &folder);
+    bool isBusy() const;
+
+    PrototypeMap *map() const { return map_; }
+    EvaluationView *evaluation() const { return evaluation_; }
+    ExperimentPanel *experiment() const { return experiment_; }
+    QTabWidget *tabs() const { return tabs_; }
+    QString status() const;
+
+signals:
+    // An image to open, with the mask to show (may be empty).
+    void openRequested(const QString &image, const QString &mask);
+    void mapUpdated();
+    void evaluated(int scored, int withoutTruth);
+
+private:
+    struct MapData {
+        std::vector<QString> names, paths, masks;
+        std::vector<int> kinds;
+        std::vector<std::vector<float>> prototypes;
+        QStringList problems;
+    };
+    struct EvalData {
+        TruthScore score;
+        int withoutTruth = 0;
+        QString queryFolder;
+    };
+
+    std::function<Sources()> sources_;
+    QTabWidget *tabs_;
+    PrototypeMap *map_;
+    QLabel *mapStatus_;
+    QPushButton *updateButton_;
+    EvaluationView *evaluation_;
+    QLabel *evalStatus_;
+    QLineEdit *truthFolder_;
+    ExperimentPanel *experiment_;
+    QFutureWatcher<MapData> mapWatcher_;
+    QFutureWatcher<EvalData> evalWatcher_;
+    std::vector<QString> entryMasks_;   // mask path per map entry (queries)
+    std::vector<QString> entryPaths_;
+    QString lastQueries_, lastOutput_, evalQueryFolder_;
+};
+
+} // namespace diffss::ui
