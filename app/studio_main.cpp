@@ -2,6 +2,7 @@
 
 #include "diffss/runtime.h"
 #include "diffss/ui/batch_panel.h"
+#include "diffss/ui/insight_panel.h"
 #include "diffss/ui/main_window.h"
 #include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
@@ -11,6 +12,7 @@
 #include <QCommandLineParser>
 #include <QDockWidget>
 #include <QIcon>
+#include <QTabWidget>
 #include <QTimer>
 
 int main(int argc, char **argv)
@@ -38,7 +40,11 @@ int main(int argc, char **argv)
     const QCommandLineOption variants(QStringLiteral("variants"),
                                       QStringLiteral("Once the image is open, generate N variants of it (Variants panel)."),
                                       QStringLiteral("N"));
-    parser.addOptions({mask, demo, threads, quitAfter, batch, variants});
+    const QCommandLineOption insight(QStringLiteral("insight"),
+                                     QStringLiteral("Show the Insight dock at TAB (prototypes, evaluation, experiment) once the "
+                                                    "image is open, or once --batch is done (for scripted screenshots)."),
+                                     QStringLiteral("TAB"));
+    parser.addOptions({mask, demo, threads, quitAfter, batch, variants, insight});
     parser.addPositionalArgument(QStringLiteral("image"), QStringLiteral("Support image to open."), QStringLiteral("[image]"));
     parser.process(app);
 
@@ -70,6 +76,21 @@ int main(int argc, char **argv)
             window.batchPanel()->setQueryFolder(dir);
             window.batchPanel()->start();
         });
+    }
+    if (parser.isSet(insight)) {
+        const int tab = QStringList{QStringLiteral("prototypes"), QStringLiteral("evaluation"), QStringLiteral("experiment")}.indexOf(
+            parser.value(insight));
+        auto show = [&window, tab] {
+            if (auto *dock = window.findChild<QDockWidget *>(QStringLiteral("insightDock")))
+                dock->raise();
+            window.insightPanel()->tabs()->setCurrentIndex(std::max(0, tab));
+            if (tab <= 0)
+                window.insightPanel()->updateMap();
+        };
+        if (parser.isSet(batch))
+            QObject::connect(window.batchPanel(), &diffss::ui::BatchPanel::finished, &window, [show](bool, int, int) { show(); });
+        else
+            QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, show);
     }
     if (parser.isSet(demo))
         window.openDemo();

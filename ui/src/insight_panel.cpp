@@ -109,6 +109,10 @@ InsightPanel::InsightPanel(QWidget *parent)
             text += QLatin1Char(' ') + tr("Left out: %1").arg(data.problems.join(QStringLiteral("; ")));
         mapStatus_->setText(text);
         emit mapUpdated();
+        if (mapPending_) {
+            mapPending_ = false;
+            updateMap();
+        }
     });
     connect(&evalWatcher_, &QFutureWatcher<EvalData>::finished, this, [this] {
         EvalData data = evalWatcher_.result();
@@ -121,9 +125,11 @@ InsightPanel::InsightPanel(QWidget *parent)
                                     : tr("No ground-truth masks found for these queries (%1 without). Choose the folder that holds "
                                          "them.")
                                           .arg(data.withoutTruth));
-        if (scored)
-            tabs_->setCurrentIndex(1);
         emit evaluated(scored, data.withoutTruth);
+        if (evalPending_) {
+            evalPending_ = false;
+            evaluateBatch(lastQueries_, lastOutput_);
+        }
     });
 }
 
@@ -143,8 +149,12 @@ QString InsightPanel::status() const { return tabs_->currentIndex() == 1 ? evalS
 
 void InsightPanel::updateMap()
 {
-    if (!sources_ || mapWatcher_.isRunning())
+    if (!sources_)
         return;
+    if (mapWatcher_.isRunning()) {   // sources changed meanwhile: once more when this one is done
+        mapPending_ = true;
+        return;
+    }
     Sources sources = sources_();
     updateButton_->setEnabled(false);
     mapStatus_->setText(tr("Computing prototypes..."));
@@ -195,8 +205,10 @@ void InsightPanel::evaluateBatch(const QString &queryFolder, const QString &outp
 {
     lastQueries_ = queryFolder;
     lastOutput_ = outputFolder;
-    if (evalWatcher_.isRunning())
+    if (evalWatcher_.isRunning()) {
+        evalPending_ = true;
         return;
+    }
     evalStatus_->setText(tr("Scoring against the ground truth..."));
     const QString truth = truthFolder_->text().trimmed();
     evalWatcher_.setFuture(QtConcurrent::run([queryFolder, outputFolder, truth]() -> EvalData {

@@ -73,6 +73,9 @@ PrototypeMap::PrototypeMap(QWidget *parent)
         const auto kind = static_cast<Entry::Kind>(k);
         series_[static_cast<std::size_t>(k)] = makeSeries(plot_, kindName(kind, true), markerOf(kind));
     }
+    // Real supports above everything else: a query identical to the support must not hide it.
+    plot_->addLayer(QStringLiteral("supports"), plot_->layer(QStringLiteral("main")), QCustomPlot::limAbove);
+    series_[static_cast<std::size_t>(Entry::RealSupport)]->setLayer(QStringLiteral("supports"));
     // A ring drawn over the drifted variants' own markers.
     drifted_ = makeSeries(plot_, tr("Drifted (score > %1)").arg(kDriftThreshold),
                           QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(plotstyle::warning(), 2), Qt::NoBrush, 2 * plotstyle::kMarkerSize));

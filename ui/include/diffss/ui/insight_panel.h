@@ -90,6 +90,7 @@ private:
     std::vector<QString> entryMasks_;   // mask path per map entry (queries)
     std::vector<QString> entryPaths_;
     QString lastQueries_, lastOutput_, evalQueryFolder_;
+    bool mapPending_ = false, evalPending_ = false;
 };
 
 } // namespace diffss::ui
