@@ -10,12 +10,15 @@
 #include "diffss/image_io.h"
 #include "diffss/ui/batch_panel.h"
 #include "diffss/ui/diffusion_dialog.h"
+#include "diffss/ui/insight_panel.h"
 #include "diffss/ui/main_window.h"
 #include "studio_fixture.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
 #include "diffss/ui/variant_gallery.h"
 #include "testutils.h"
+
+#include "diffss/insight.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -147,6 +150,37 @@ private slots:
         window->document()->replaceLayer(ui::Layer::Mask, edited, "edit");
         QVERIFY(gallery->isStale());
         QVERIFY(gallery->acceptedShots().empty());
+    }
+
+    // The prototype map's drift scores reach the tiles: the far variant is
+    // flagged; the flags go with the variants they were computed for.
+    void flagsDriftedVariants()
+    {
+        auto window = openStudio(dir_.filePath("data/green_leaf/1.jpg"));
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        gallery->setCount(3);
+        QSignalSpy finished(gallery, &ui::VariantGallery::finished);
+        QVERIFY(run(gallery, finished));
+        // The studio maps the new variants itself; give it the scores directly here.
+        gallery->setDriftScores({0.4, kDriftThreshold + 1.0, -1.0});
+        QCOMPARE(gallery->driftFlagged(), std::vector<int>{1});
+        auto *flag = gallery->findChild<QLabel *>(QStringLiteral("drift1"));
+        QVERIFY(flag);
+        QVERIFY(flag->text().contains(QStringLiteral("drift 3.0")));
+        QVERIFY(!gallery->findChild<QLabel *>(QStringLiteral("drift0")));
+        // New variants: the studio maps them and passes the map's scores on.
+        QSignalSpy mapped(window->insightPanel(), &ui::InsightPanel::mapUpdated);
+        QVERIFY(run(gallery, finished));
+        QVERIFY(mapped.wait(30000));
+        const auto scores = window->insightPanel()->variantDrift(gallery->variants().size());
+        std::vector<int> expected;
+        for (std::size_t i = 0; i < scores.size(); ++i) {
+            QVERIFY(scores[i] >= 0);   // every variant is on the map
+            if (scores[i] > kDriftThreshold)
+                expected.push_back(static_cast<int>(i));
+        }
+        QCOMPARE(gallery->driftFlagged(), expected);
     }
 
     void restartsWhenTheMaskChangesDuringARun()

@@ -75,7 +75,7 @@ InsightPanel::InsightPanel(QWidget *parent)
 
     connect(map_, &PrototypeMap::entryActivated, this, [this](const QString &path) {
         for (std::size_t i = 0; i < entryPaths_.size(); ++i)
-            if (entryPaths_[i] == path && !path.isEmpty()) {
+            if (entryPaths_[i] == path && !path.isEmpty() && !path.startsWith(QLatin1String("variant:"))) {
                 emit openRequested(path, entryMasks_[i]);
                 return;
             }
@@ -141,6 +141,19 @@ InsightPanel::~InsightPanel()
 
 void InsightPanel::setSourceProvider(std::function<Sources()> provider) { sources_ = std::move(provider); }
 
+std::vector<double> InsightPanel::variantDrift(std::size_t variants) const
+{
+    std::vector<double> out(variants, -1.0);
+    const auto &scores = map_->driftScores();
+    for (std::size_t i = 0; i < entryPaths_.size() && i < scores.size(); ++i)
+        if (entryPaths_[i].startsWith(QLatin1String("variant:"))) {
+            const auto index = entryPaths_[i].mid(8).toULongLong();
+            if (index < variants)
+                out[index] = scores[i];
+        }
+    return out;
+}
+
 void InsightPanel::setTruthFolder(const QString &folder) { truthFolder_->setText(folder); }
 
 bool InsightPanel::isBusy() const { return mapWatcher_.isRunning() || evalWatcher_.isRunning(); }
@@ -177,7 +190,7 @@ void InsightPanel::updateMap()
         for (std::size_t i = 0; i < sources.variants.size(); ++i) {
             const bool accepted = i < sources.accepted.size() && sources.accepted[i];
             add(QObject::tr("variant %1 (%2, seed %3)").arg(i + 1).arg(QString::fromStdString(sources.variants[i].generator)).arg(sources.variants[i].seed),
-                {}, {}, accepted ? PrototypeMap::Entry::AcceptedVariant : PrototypeMap::Entry::RejectedVariant,
+                QStringLiteral("variant:%1").arg(i), {}, accepted ? PrototypeMap::Entry::AcceptedVariant : PrototypeMap::Entry::RejectedVariant,
                 sources.variants[i].image, sources.variants[i].mask);
         }
         // An even sample of the results, so that big folders stay quick.

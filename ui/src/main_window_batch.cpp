@@ -137,6 +137,8 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
     });
     // The gallery's flag: variants far from the real supports.
     connect(insight_, &InsightPanel::mapUpdated, this, [this] {
+        if (!gallery_->isStale())
+            gallery_->setDriftScores(insight_->variantDrift(gallery_->variants().size()));
         if (const auto n = insight_->map()->driftedVariants().size())
             statusBar()->showMessage(tr("%n variant(s) lie far from the real supports on the prototype map: check them in the "
                                         "Variants panel.", nullptr, static_cast<int>(n)),

@@ -1,5 +1,8 @@
 #include "diffss/ui/variant_gallery.h"
 
+#include "diffss/insight.h"
+#include "diffss/ui/plot_style.h"
+
 #include "diffss/ui/diffusion_dialog.h"
 #include "diffss/ui/qimage_convert.h"
 
@@ -136,6 +139,7 @@ VariantGallery::VariantGallery(QWidget *parent)
                 }
                 for (std::size_t i = 0; i < o.indices.size(); ++i)
                     variants_[static_cast<std::size_t>(o.indices[i])] = std::move(o.variants[i]);
+                drift_.clear();
                 if (!o.control.isNull())
                     controlMap_ = o.control;
                 stale_ = false;
@@ -174,6 +178,7 @@ void VariantGallery::setVariants(std::vector<Variant> variants, std::vector<bool
     support_ = provider_ ? provider_() : std::nullopt;
     accepted.resize(variants.size(), true);
     variants_ = std::move(variants);
+    drift_.clear();
     accepted_ = std::move(accepted);
     controlMap_ = Image();
     stale_ = false;
@@ -236,6 +241,7 @@ void VariantGallery::generate()
     for (std::size_t i = 0; i < all.size(); ++i)
         all[i] = static_cast<int>(i);
     variants_.clear();
+    drift_.clear();
     accepted_.clear();
     start(all, static_cast<std::uint64_t>(seed_->value()));
 }
@@ -393,6 +399,14 @@ void VariantGallery::rebuildGrid()
         picture->setPixmap(thumbnail(image));
         picture->setToolTip(caption);
         v->addWidget(picture);
+        if (index >= 0 && static_cast<std::size_t>(index) < drift_.size() && drift_[static_cast<std::size_t>(index)] > kDriftThreshold) {
+            auto *flag = new QLabel(tr("Far from the support (drift %1)").arg(drift_[static_cast<std::size_t>(index)], 0, 'f', 1), w);
+            flag->setObjectName(QStringLiteral("drift%1").arg(index));
+            flag->setStyleSheet(QStringLiteral("color: %1; font-weight: bold").arg(plotstyle::warning().name()));
+            flag->setToolTip(tr("On the prototype map this variant lies far from the real supports: the generator may have drawn "
+                                "something else. Consider not accepting it."));
+            v->addWidget(flag);
+        }
         if (index < 0) {
             v->addWidget(new QLabel(caption, w));
             return w;
@@ -423,6 +437,21 @@ void VariantGallery::rebuildGrid()
                          cell / 2, cell % 2);
         ++cell;
     }
+}
+
+void VariantGallery::setDriftScores(std::vector<double> scores)
+{
+    drift_ = std::move(scores);
+    rebuildGrid();
+}
+
+std::vector<int> VariantGallery::driftFlagged() const
+{
+    std::vector<int> out;
+    for (std::size_t i = 0; i < drift_.size() && i < variants_.size(); ++i)
+        if (drift_[i] > kDriftThreshold)
+            out.push_back(static_cast<int>(i));
+    return out;
 }
 
 } // namespace diffss::ui

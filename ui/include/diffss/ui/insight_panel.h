@@ -49,6 +49,9 @@ public:
     // queries, or in `truthFolder` when set (worker); shows the Evaluation tab.
     void evaluateBatch(const QString &queryFolder, const QString &outputFolder);
     void setTruthFolder(const QString &folder);
+    // The last map's drift score of each of `variants` variants (their index
+    // in Sources::variants); -1 where it has none.
+    std::vector<double> variantDrift(std::size_t variants) const;
     bool isBusy() const;
 
     PrototypeMap *map() const { return map_; }

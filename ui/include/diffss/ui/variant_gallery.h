@@ -84,6 +84,10 @@ public:
     bool isAccepted(int index) const;
     void setAccepted(int index, bool accepted);
     bool isStale() const { return stale_; }
+    // Drift scores from the prototype map (one per variant, -1 for none):
+    // variants above diffss::kDriftThreshold are flagged on their tiles.
+    void setDriftScores(std::vector<double> scores);
+    std::vector<int> driftFlagged() const;
     // The accepted variants as shots (generated = true); none while stale.
     std::vector<Shot> acceptedShots() const;
 
@@ -101,6 +105,7 @@ private:
     std::function<std::optional<Support>()> provider_;
     std::optional<Support> support_;      // the support the variants were made from
     std::vector<Variant> variants_;
+    std::vector<double> drift_;
     std::vector<bool> accepted_;
     Image controlMap_;
 
