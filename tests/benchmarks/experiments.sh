@@ -6,7 +6,8 @@
 # `diffss eval` results (mIoU, FB-IoU, per class) for: 1-shot; 1-shot + 4
 # variants for each augment recipe; the default recipe with X = 0, 2, 4, 8
 # variants; the default recipe with each control type; 2-shot with and
-# without variants. Each row is one `diffss eval` with the same seed.
+# without variants; generated shots weighted 0.5 and 0.25 of a real one.
+# Each row is one `diffss eval` with the same seed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -40,6 +41,11 @@ for x in 2 8; do
 done
 for control in softedge scribble; do
     row "1-shot + 4 augment:all, control $control" --shots 1 --aux 4 --generator augment:all --control "$control"
+done
+for w in 0.5 0.25; do
+    for recipe in background all; do
+        row "1-shot + 4 augment:$recipe, weight $w" --shots 1 --aux 4 --generator "augment:$recipe" --generated-weight "$w"
+    done
 done
 row "2-shot (no variants)" --shots 2
 row "2-shot + 4 augment:all per shot" --shots 2 --aux 4 --generator augment:all
