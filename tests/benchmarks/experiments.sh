@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The DifFSS experiment with the built-in segmenter: does adding generated
 # variants of each support (as extra shots with its mask) help?
-#   tests/benchmarks/experiments.sh [BUILD_DIR] [DATASET] [SEED]
+#   [GENERATOR=NAME] tests/benchmarks/experiments.sh [BUILD_DIR] [DATASET] [SEED]
 # Defaults: build, ../shared/data/dev-fss, 0. Prints a Markdown table of
 # `diffss eval` results (mIoU, FB-IoU, per class) for: 1-shot; 1-shot + 4
 # variants for each augment recipe; the default recipe with X = 0, 2, 4, 8
@@ -33,6 +33,17 @@ names=$(/usr/bin/python3 -c "import os,sys; print(' | '.join(sorted(d for d in o
 echo "| setting | mIoU | FB-IoU | $names | seconds |"
 echo "|---|---|---|$(echo "$names" | sed 's/[^|]*/---/g')|---|"
 row "1-shot (no variants)" --shots 1
+# GENERATOR=diffusion (or any generator name): the paper's two series for it
+# alone, mIoU against X and against the control type, then stop.
+if [[ -n "${GENERATOR:-}" ]]; then
+    for x in 1 2 4 8; do
+        row "1-shot + $x $GENERATOR" --shots 1 --aux "$x" --generator "$GENERATOR"
+    done
+    for control in softedge scribble; do
+        row "1-shot + 4 $GENERATOR, control $control" --shots 1 --aux 4 --generator "$GENERATOR" --control "$control"
+    done
+    exit 0
+fi
 for recipe in all appearance background geometry mild; do
     row "1-shot + 4 augment:$recipe" --shots 1 --aux 4 --generator "augment:$recipe"
 done
