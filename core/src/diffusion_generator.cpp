@@ -6,19 +6,12 @@
 
 #include <filesystem>
 #include <mutex>
-#include <sstream>
 
 namespace diffss {
 
 namespace {
 
-std::string number(double v)
-{
-    std::ostringstream s;
-    s.precision(6);
-    s << v;
-    return s.str();
-}
+std::string number(double v) { return detail::formatNumber(v, 6); }
 
 class DiffusionGenerator final : public Generator {
 public:

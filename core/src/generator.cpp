@@ -49,15 +49,17 @@ void detail::validateRequest(const GenerationRequest &r)
         throw std::invalid_argument("the number of variants must be 1..64");
 }
 
-namespace {
-
-std::string number(double v)
+std::string detail::formatNumber(double value, int precision)
 {
     std::ostringstream s;
-    s.precision(4);
-    s << v;
+    s.precision(precision);
+    s << value;
     return s.str();
 }
+
+namespace {
+
+std::string number(double v) { return detail::formatNumber(v, 4); }
 
 class AugmentGenerator final : public Generator {
 public:

@@ -9,4 +9,7 @@ namespace diffss::detail {
 // an empty mask or a count outside 1..64.
 void validateRequest(const GenerationRequest &request);
 
+// A parameter value for Variant::parameters: `precision` significant digits.
+std::string formatNumber(double value, int precision);
+
 } // namespace diffss::detail
