@@ -4,6 +4,8 @@
 #include "diffss/generator.h"
 #include "generator_internal.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 
@@ -41,7 +43,15 @@ public:
         detail::validateRequest(request);
         const auto pipelineRef = pipelineFor(request.control);
         const DiffusionPipeline &pipeline = *pipelineRef;
-        const Size2 size = generationSize(request.support.width(), request.support.height(), o_.shortSide);
+        const int w = request.support.width(), h = request.support.height();
+        Size2 size = generationSize(w, h, o_.shortSide);
+        // An elongated support would keep its short side at 512 and make a
+        // huge canvas (memory and time grow with the square of the latent
+        // area in attention): the long side stays within twice the short side's target.
+        if (const int cap = 2 * o_.shortSide; std::max(size.width, size.height) > cap) {
+            const double k = static_cast<double>(cap) / std::max(w, h);
+            size = generationSize(w, h, std::max(1, static_cast<int>(std::lround(std::min(w, h) * k))));
+        }
         // The recipe's soft edges come from HED when its weights are there.
         const auto hed = request.control == ControlType::Segmentation ? nullptr : hedDetector();
         EdgeDetector edges;

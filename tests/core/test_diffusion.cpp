@@ -419,6 +419,17 @@ private Q_SLOTS:
         QVERIFY(generator->generate(r).front().image == variants.front().image);
         // Cancel from the progress callback.
         QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(r, [](int done, int) { return done < 3; }));
+        // An elongated support: the long side is capped at twice the short side's target (here 64).
+        GenerationRequest wide = r;
+        wide.support = pattern(300, 60, 0);
+        wide.mask = Mask(300, 60);
+        for (int x = 100; x < 200; ++x)
+            for (int y = 10; y < 50; ++y)
+                wide.mask.set(x, y, true);
+        wide.count = 1;
+        const auto elongated = generator->generate(wide);
+        QCOMPARE(elongated.front().parameters.at("size"), std::string("128x64"));
+        QCOMPARE(elongated.front().image.width(), 300);
     }
 };
 
