@@ -5,8 +5,10 @@
 #include "generator_internal.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 namespace diffss {
@@ -14,6 +16,41 @@ namespace diffss {
 namespace {
 
 std::string number(double v) { return detail::formatNumber(v, 6); }
+
+std::atomic<long> pipelineLoads{0};
+
+// What identifies loaded weights: the files (path, size, modification time),
+// the network sizes and where they run.
+std::string pipelineKey(const DiffusionFiles &f, const DiffusionConfig &c, const DiffusionOptions &r)
+{
+    std::string key;
+    for (const std::string *path : {&f.checkpoint, &f.controlNet, &f.merges}) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(*path, ec);
+        const auto time = std::filesystem::last_write_time(*path, ec).time_since_epoch().count();
+        key += *path + '|' + std::to_string(size) + '|' + std::to_string(time) + '\n';
+    }
+    for (int v : {c.modelChannels, c.resBlocks, c.heads, c.groups, c.textWidth, c.textLayers, c.vaeChannels,
+                  static_cast<int>(c.channelMult.size()), static_cast<int>(r.device), static_cast<int>(r.half)})
+        key += std::to_string(v) + ',';
+    return key;
+}
+
+// Generators with the same files share one loaded pipeline: changing the
+// steps or the guidance builds a new generator, not 5 GB of new weights.
+std::shared_ptr<const DiffusionPipeline> sharedPipeline(const DiffusionFiles &f, const DiffusionConfig &c, const DiffusionOptions &r)
+{
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<const DiffusionPipeline>> cache;
+    const std::string key = pipelineKey(f, c, r);
+    std::lock_guard lock(mutex);
+    if (auto alive = cache[key].lock())
+        return alive;
+    std::shared_ptr<const DiffusionPipeline> fresh = DiffusionPipeline::load(f, c, r);
+    ++pipelineLoads;
+    cache[key] = fresh;
+    return fresh;
+}
 
 class DiffusionGenerator final : public Generator {
 public:
@@ -134,7 +171,7 @@ private:
         if (!missing.empty())
             throw std::runtime_error("diffusion generator: missing model file " + missing);
         loaded_.reset();   // one set of weights in memory at a time
-        loaded_ = DiffusionPipeline::load(f, o_.config, o_.runtime);
+        loaded_ = sharedPipeline(f, o_.config, o_.runtime);
         loadedType_ = type;
         return loaded_;
     }
@@ -147,6 +184,8 @@ private:
 };
 
 } // namespace
+
+long diffusionPipelineLoads() { return pipelineLoads.load(); }
 
 std::unique_ptr<Generator> makeDiffusionGenerator(const DiffusionGeneratorOptions &options)
 {

@@ -419,6 +419,15 @@ private Q_SLOTS:
         QVERIFY(generator->generate(r).front().image == variants.front().image);
         // Cancel from the progress callback.
         QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(r, [](int done, int) { return done < 3; }));
+        // Another generator with other sampling settings shares the loaded weights.
+        const long loads = diffusionPipelineLoads();
+        DiffusionGeneratorOptions more = o;
+        more.params.steps = 3;
+        const auto second = makeDiffusionGenerator(more);
+        GenerationRequest one = r;
+        one.count = 1;
+        QCOMPARE(second->generate(one).front().parameters.at("steps"), std::string("3"));
+        QCOMPARE(diffusionPipelineLoads(), loads);
         // An elongated support: the long side is capped at twice the short side's target (here 64).
         GenerationRequest wide = r;
         wide.support = pattern(300, 60, 0);

@@ -193,7 +193,11 @@ const char *recipeNegativePrompt();
 class Generator;
 // Loads the weights on first use (one pipeline per control type, kept);
 // progress counts sampling steps over all variants.
+// Generators with the same files, sizes and device share the loaded weights
+// (for as long as one of them holds them).
 std::unique_ptr<Generator> makeDiffusionGenerator(const DiffusionGeneratorOptions &options);
+// How many times this process loaded a pipeline from files (diagnostics, tests).
+long diffusionPipelineLoads();
 
 // The noise schedule and DDIM arithmetic of the original code, in doubles.
 namespace schedule {
