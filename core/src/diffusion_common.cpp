@@ -113,7 +113,9 @@ std::vector<int> ddimTimesteps(int steps)
 {
     std::vector<int> out;
     const int stride = kTrainSteps / steps;
-    for (int t = 0; t < kTrainSteps; t += stride)
+    // The original spacing reaches t = 1000 when the stride divides 999 (e.g. 3
+    // steps: 1, 334, 667, 1000); there is no alphā for it, so it is left out.
+    for (int t = 0; t + 1 < kTrainSteps; t += stride)
         out.insert(out.begin(), t + 1);
     return out;
 }

@@ -90,6 +90,12 @@ private Q_SLOTS:
         QCOMPARE(t20[1], 901);
         QCOMPARE(t20.back(), 1);
         QCOMPARE(schedule::ddimAlphaPrev(t20, 0), a[901]);
+        // Every step count stays inside the table (the spacing would reach 1000 for 3 steps).
+        QCOMPARE(schedule::ddimTimesteps(3), (std::vector<int>{667, 334, 1}));
+        for (int steps = 1; steps <= 1000; ++steps) {
+            const auto ts = schedule::ddimTimesteps(steps);
+            QVERIFY(!ts.empty() && ts.front() < 1000 && ts.back() == 1);
+        }
         QCOMPARE(schedule::ddimAlphaPrev(t20, 19), a[0]);
     }
 

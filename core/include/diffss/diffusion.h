@@ -139,7 +139,8 @@ public:
     void saveCheckpoint(const std::string &path, bool half = false) const;
     void saveControlNet(const std::string &path, bool half = false) const;
 
-    // An RGB image the size of `control` (sides multiples of 8) from a
+    // An RGB image the size of `control` (sides multiples of 64 for SD 1.5:
+    // the latent must halve three times) from a
     // prompt and a control map (RGB, as ControlNet expects). Throws Cancelled.
     Image generate(const Image &control, const DiffusionParams &params, const StepProgress &progress = {}) const;
 
@@ -204,7 +205,8 @@ namespace schedule {
 constexpr int kTrainSteps = 1000;
 // alphā_t for t = 0..999 ("scaled linear" betas from 0.00085 to 0.012).
 const std::vector<double> &alphasCumprod();
-// DDIM timesteps, descending: range(0, 1000, 1000 / steps) + 1, reversed.
+// DDIM timesteps, descending: range(0, 1000, 1000 / steps) + 1, reversed,
+// without 1000 (reached when the stride divides 999).
 std::vector<int> ddimTimesteps(int steps);
 // alphā of the step before t in the DDIM sequence (alphā_0 for the last).
 double ddimAlphaPrev(const std::vector<int> &descending, std::size_t index);

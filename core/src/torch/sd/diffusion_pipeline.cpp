@@ -173,7 +173,7 @@ std::pair<std::vector<double>, std::vector<double>> eulerSchedule(int steps)
         const auto hi = std::min(lo + 1, sigma.size() - 1);
         const double f = t - static_cast<double>(lo);
         ts.push_back(t);
-        sigmas.push_back(sigma[lo] * (1 - f) + sigma[hi] * f);
+        sigmas.push_back(std::exp(std::log(sigma[lo]) * (1 - f) + std::log(sigma[hi]) * f));   // in log sigma, as k-diffusion
     }
     sigmas.push_back(0.0);
     return {ts, sigmas};

@@ -88,6 +88,7 @@ Image HedDetector::detect(const Image &rgb) const
                  .to(at::kFloat);
     x = x - d->mean();
     auto sum = at::zeros({1, 1, h0, w0});
+    // The annotator truncates to bytes (no rounding); so does the cast at the end.
     for (std::size_t b = 0; b < d->blocks.size(); ++b) {
         if (b > 0)
             x = at::max_pool2d(x, {2, 2}, {2, 2});
@@ -96,7 +97,7 @@ Image HedDetector::detect(const Image &rgb) const
         const auto side = d->blocks[b].projection(x);
         sum += at::upsample_bilinear2d(side, {h0, w0}, /*align_corners=*/false);
     }
-    const auto edge = (at::sigmoid(sum / static_cast<double>(d->blocks.size())) * 255.0).clamp(0, 255).round().to(at::kByte).contiguous();
+    const auto edge = (at::sigmoid(sum / static_cast<double>(d->blocks.size())) * 255.0).clamp(0, 255).to(at::kByte).contiguous();
     Image out(w0, h0, 1);
     std::copy_n(edge.data_ptr<std::uint8_t>(), out.byteCount(), out.data());
     return out;
