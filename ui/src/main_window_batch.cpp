@@ -38,13 +38,7 @@ void MainWindow::createBatchDock()
                                            : tr("Batch done: %1 images, %2 failed").arg(done).arg(failed),
                                  8000);
     });
-    connect(batch_, &BatchPanel::resultActivated, this, [this](const QString &query, const QString &mask) {
-        if (!maybeSave())
-            return;
-        reviewQuery_ = query;
-        reviewMask_ = mask;
-        openImage(query, mask);
-    });
+    connect(batch_, &BatchPanel::resultActivated, this, &MainWindow::openResult);
     // Opening anything else ends the review of a result.
     connect(this, &MainWindow::loaded, this, [this] {
         if (QFileInfo(doc_->imagePath()) != QFileInfo(reviewQuery_))
@@ -128,13 +122,7 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
         s.results = batch_->results();
         return s;
     });
-    connect(insight_, &InsightPanel::openRequested, this, [this](const QString &image, const QString &mask) {
-        if (!maybeSave())
-            return;
-        reviewQuery_ = mask.isEmpty() ? QString() : image;
-        reviewMask_ = mask;
-        openImage(image, mask);
-    });
+    connect(insight_, &InsightPanel::openRequested, this, &MainWindow::openResult);
     // The gallery's flag: variants far from the real supports.
     connect(insight_, &InsightPanel::mapUpdated, this, [this] {
         if (!gallery_->isStale())
@@ -162,6 +150,15 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
         insight_->evaluateBatch(batch_->queryFolder(), batch_->outputFolder());
     });
     viewMenu_->addAction(dock->toggleViewAction());
+}
+
+void MainWindow::openResult(const QString &query, const QString &mask)
+{
+    if (!maybeSave())
+        return;
+    reviewQuery_ = mask.isEmpty() ? QString() : query;   // with a result mask it can be corrected and saved back
+    reviewMask_ = mask;
+    openImage(query, mask);
 }
 
 bool MainWindow::saveCorrection()

@@ -33,14 +33,15 @@ struct DiffusionPipeline::Impl {
             s->convert(device, type);
     }
 
-    at::Tensor encodeText(const std::string &prompt, const std::string &negative) const
+    // The text encoder's output for each text: [texts, textLength, textWidth].
+    at::Tensor encodeTexts(const std::vector<std::string> &texts) const
     {
         std::vector<std::int64_t> ids;
-        for (const auto &text : {negative, prompt})
-            for (int id : tokenizer.encode(text, config.textLength))
+        for (const auto &t : texts)
+            for (int id : tokenizer.encode(t, config.textLength))
                 ids.push_back(id);
-        const auto t = at::tensor(ids, at::kLong).reshape({2, config.textLength}).to(device);
-        return this->text(t);
+        const auto batch = static_cast<std::int64_t>(texts.size());
+        return text(at::tensor(ids, at::kLong).reshape({batch, config.textLength}).to(device));
     }
 
     // Guided noise prediction for latents x at timestep t (a float).
@@ -128,9 +129,7 @@ std::vector<float> DiffusionPipeline::encodePrompt(const std::string &prompt) co
 {
     std::lock_guard lock(d->mutex);
     c10::InferenceMode inference;
-    const auto ids = d->tokenizer.encode(prompt, d->config.textLength);
-    const auto tokens = at::tensor(std::vector<std::int64_t>(ids.begin(), ids.end()), at::kLong).unsqueeze(0).to(d->device);
-    const auto out = d->text(tokens)[0].to(at::kCPU, at::kFloat).contiguous();
+    const auto out = d->encodeTexts({prompt})[0].to(at::kCPU, at::kFloat).contiguous();
     return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
 }
 
@@ -196,7 +195,8 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
 
     std::lock_guard lock(d->mutex);
     c10::InferenceMode inference;
-    const auto context = d->encodeText(p.prompt, p.negativePrompt).to(d->type);
+    // Unconditional (negative prompt) first, then the prompt: predict() splits them in that order.
+    const auto context = d->encodeTexts({p.negativePrompt, p.prompt}).to(d->type);
     const auto hint = at::cat({imageTensor(controlImage), imageTensor(controlImage)}).to(d->device, d->type);
 
     // Noise is drawn on the CPU from the seed, so results match across devices.
@@ -205,7 +205,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
     auto noise = [&] { return at::randn({1, d->config.latentChannels, lh, lw}, gen, at::kFloat).to(d->device); };
     auto x = noise();
 
-    // The original spacing can give one step more than asked (1000 % steps != 0).
+    // The original spacing can give a different number of steps than asked (1000 % steps != 0).
     const auto ddimTs = schedule::ddimTimesteps(p.steps);
     // Image to image skips the noisiest steps and starts from the encoded image noised to the first one kept.
     std::size_t first = 0;

@@ -81,6 +81,8 @@ private:
     void createActions();
     void createBatchDock();
     void createInsightDock(QDockWidget *besides, QMenu *menu);
+    // Opens a query with its result mask for review (Batch and Insight panels).
+    void openResult(const QString &query, const QString &mask);
     void showError(const QString &message);
     void updateStatus();
     void updateTitle();
