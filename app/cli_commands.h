@@ -11,6 +11,7 @@ int runDemo(const QStringList &args);
 int runSegment(const QStringList &args);
 int runEval(const QStringList &args);
 int runGenerate(const QStringList &args);
+int runModels(const QStringList &args);
 int runPlanned(const QString &command, const QString &arrivesWith, const QStringList &args);
 
 } // namespace diffss::cli

@@ -19,6 +19,7 @@ Commands:
   segment    segment a folder of query images from a support set
   generate   generate auxiliary support variants
   eval       evaluate on a data set in FSS-1000 layout
+  models     list the known models and their state; 'models fetch isnet' gets ISNet
 
 Run 'diffss <command> --help' for a command's options.
 
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
         return diffss::cli::runGenerate(rest);
     if (command == QLatin1String("eval"))
         return diffss::cli::runEval(rest);
+    if (command == QLatin1String("models"))
+        return diffss::cli::runModels(rest);
 
     err << "diffss: unknown command '" << command << "'\n\n" << kUsage;
     return diffss::cli::kExitUsage;
