@@ -366,6 +366,18 @@ struct IsNet::Impl {
     std::mutex mutex;
 };
 
+namespace {
+
+// On the CPU the network computes in channels-last layout (see forward()).
+void useChannelsLast(IsNet::Impl &impl)
+{
+    if (impl.device == Device::Cpu)
+        for (auto &w : impl.weights)
+            w = w.contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+} // namespace
+
 IsNet::IsNet(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
 IsNet::~IsNet() = default;
 
@@ -395,6 +407,7 @@ std::unique_ptr<IsNet> IsNet::random(const IsNetConfig &config, std::uint64_t se
                                     .to(torchDevice(impl->device)));
         impl->biases.push_back(at::normal(0.0, 0.1, {s.out}, generator).to(torchDevice(impl->device)));
     }
+    useChannelsLast(*impl);
     return std::unique_ptr<IsNet>(new IsNet(std::move(impl)));
 }
 
@@ -507,6 +520,7 @@ std::unique_ptr<IsNet> IsNet::load(const std::string &path, Device device, const
             (k ? impl->biases : impl->weights).push_back(std::move(tensor));
         }
     }
+    useChannelsLast(*impl);
     return std::unique_ptr<IsNet>(new IsNet(std::move(impl)));
 }
 
@@ -571,7 +585,9 @@ IsNetOutputs IsNet::forward(const std::vector<float> &input, int width, int heig
         throw std::invalid_argument("ISNet input must hold 3 x " + std::to_string(height) + " x " + std::to_string(width) + " floats");
     std::lock_guard lock(d->mutex);
     c10::InferenceMode inference;
-    const auto x = at::from_blob(const_cast<float *>(input.data()), {1, 3, height, width}, at::kFloat).to(torchDevice(d->device));
+    auto x = at::from_blob(const_cast<float *>(input.data()), {1, 3, height, width}, at::kFloat).to(torchDevice(d->device));
+    if (d->device == Device::Cpu)   // oneDNN's convolutions skip a reorder per layer in this layout (about 1.2x at 1024)
+        x = x.contiguous(at::MemoryFormat::ChannelsLast);
     TorchOps ops{d->weights, d->biases, d->arch};
     std::vector<at::Tensor> encoder;
     const auto sides = runNetwork(ops, d->arch, x, withEncoder ? &encoder : nullptr);
