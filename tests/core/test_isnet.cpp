@@ -8,6 +8,7 @@
 
 #include "testutils.h"
 
+#include "diffss/auto_mask.h"
 #include "diffss/diffusion.h"
 #include "diffss/image_io.h"
 #include "diffss/isnet.h"
@@ -25,6 +26,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace diffss;
@@ -158,6 +160,43 @@ private slots:
         QCOMPARE(p.height, 30);
         for (float v : p.values)
             QVERIFY(v >= 0.f && v <= 1.f);
+    }
+
+    void autoMaskKeepsToTheRectangle()
+    {
+        const auto net = IsNet::random(IsNetConfig::tiny(), 5);
+        const Image image = testutils::quadrantImage(120, 80);
+        const ProbabilityMap whole = objectMap(*net, image, {}, {0.5, 64, 0.1});
+        QCOMPARE(whole.values, net->predict(image, 64).values);
+        // A rectangle: zero outside it; inside, the map of the rectangle with
+        // its context (10% of 50 = 5 pixels each side).
+        const PixelRect r{30, 20, 50, 40};
+        const ProbabilityMap part = objectMap(*net, image, r, {0.5, 64, 0.1});
+        QCOMPARE(part.width, 120);
+        QCOMPARE(part.height, 80);
+        Image crop(60, 50, 3);
+        for (int y = 0; y < 50; ++y)
+            std::memcpy(crop.row(y), image.row(y + 15) + 3 * 25, 60 * 3);
+        const ProbabilityMap inner = net->predict(crop, 64);
+        int inside = 0;
+        for (int y = 0; y < 80; ++y)
+            for (int x = 0; x < 120; ++x) {
+                const bool in = x >= 30 && x < 80 && y >= 20 && y < 60;
+                if (in) {
+                    QCOMPARE(part.at(x, y), inner.at(x - 25, y - 15));
+                    inside += part.at(x, y) > 0;
+                } else {
+                    QCOMPARE(part.at(x, y), 0.f);
+                }
+            }
+        QVERIFY(inside > 0);
+        const Mask m = autoMask(*net, image, r, {0.5, 64, 0.1});
+        for (int y = 0; y < 80; ++y)
+            for (int x = 0; x < 120; ++x)
+                QCOMPARE(m.data()[y * 120 + x] != 0, part.at(x, y) >= 0.5f);
+        // A rectangle reaching past the image is clamped; one outside it is refused.
+        QCOMPARE(objectMap(*net, image, PixelRect{100, 60, 50, 50}, {0.5, 64, 0.1}).width, 120);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, objectMap(*net, image, PixelRect{200, 0, 10, 10}));
     }
 
     void preprocessingFollowsThePackage()
