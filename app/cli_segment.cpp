@@ -22,6 +22,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace diffss::cli {
@@ -32,10 +33,19 @@ std::atomic_bool interrupted{false};
 
 extern "C" void onInterrupt(int)
 {
-    interrupted = true;
+    if (interrupted.exchange(true)) {
+        // A second signal: the work is stuck (e.g. inside a model's forward).
+        // results.json on disk is at most a second old; resume redoes the rest.
+        static const char message[] = "\ninterrupted twice: stopping now; run the same command again to resume\n";
+        if (::write(STDERR_FILENO, message, sizeof message - 1) < 0) {
+            // Nothing more can be done inside a signal handler.
+        }
+        std::_Exit(130);
+    }
 }
 
-// Ctrl+C asks the work to stop after the current image; results so far are kept.
+// Ctrl+C asks the work to stop after the current image; results so far are
+// kept. A second Ctrl+C (or SIGTERM) ends the process at once.
 void catchInterrupt()
 {
     std::signal(SIGINT, onInterrupt);
@@ -194,6 +204,10 @@ int runSegment(const QStringList &args)
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
+    for (const std::string &note : result.notes)
+        err() << "note: " << QString::fromStdString(note) << "\n";
+    if (!result.stopped.empty())
+        err() << command << ": " << QString::fromStdString(result.stopped) << "\n";
     const BatchProgress &p = result.progress;
     out() << "Segmented " << (p.done - p.failed - p.reused) << " of " << p.total << " images";
     if (p.reused)
@@ -206,6 +220,8 @@ int runSegment(const QStringList &args)
         out() << "Interrupted: run the same command again to resume.\n";
         return kExitFailed;
     }
+    if (!result.stopped.empty())
+        return kExitFailed;
     return p.failed ? kExitItemErrors : kExitOk;
 }
 

@@ -49,7 +49,8 @@ void writeFileAtomically(const std::string &path, const void *data, std::size_t 
         throw IoError(IoErrorKind::WriteFailed, path, "no file name given");
 
     // Hidden temporary beside the target, so the rename stays on one file system.
-    std::string tmpl = folderOf(path) + "/." + fileNameOf(path) + ".XXXXXX";
+    const std::string name = fileNameOf(path);
+    std::string tmpl = folderOf(path) + "/." + (name.size() + 8 > 255 ? std::string(kShortTemporaryName) : name) + ".XXXXXX";
     const int fd = ::mkstemp(tmpl.data());
     if (fd < 0)
         fail(path, "cannot create a file in " + folderOf(path), errno);

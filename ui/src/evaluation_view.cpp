@@ -1,5 +1,6 @@
 #include "diffss/ui/evaluation_view.h"
 
+#include "diffss/batch.h"
 #include "diffss/dataset.h"
 #include "diffss/ui/plot_style.h"
 #include "plot_common.h"
@@ -208,19 +209,14 @@ std::vector<TruthPair> EvaluationView::pairsFor(const QString &queryFolder, cons
 {
     namespace fs = std::filesystem;
     const std::vector<std::string> queries = listImages(queryFolder.toStdString());
-    // The batch's output names: `<stem>.png`, or `<stem>_<ext>.png` when two queries share a stem.
-    std::map<std::string, int> stems;
-    for (const std::string &q : queries)
-        ++stems[fs::path(q).stem().string()];
+    const std::vector<std::string> names = maskNames(queries); // the batch's own rule
     std::vector<TruthPair> pairs;
     int missing = 0;
     const QDir out(outputFolder), truths(truthFolder);
-    for (const std::string &q : queries) {
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+        const std::string &q = queries[i];
         const fs::path p(q);
         const std::string stem = p.stem().string();
-        std::string name = stem;
-        if (stems[stem] > 1)
-            name += "_" + p.extension().string().substr(1);
         std::string truth = truthFolder.isEmpty() ? maskBeside(q)
                                                   : truths.filePath(QString::fromStdString(stem + ".png")).toStdString();
         const QFileInfo truthInfo(QString::fromStdString(truth));
@@ -229,7 +225,7 @@ std::vector<TruthPair> EvaluationView::pairsFor(const QString &queryFolder, cons
             ++missing;
             continue;
         }
-        pairs.push_back({p.filename().string(), out.filePath(QString::fromStdString(name + ".png")).toStdString(), truth});
+        pairs.push_back({p.filename().string(), out.filePath(QString::fromStdString(names[i])).toStdString(), truth});
     }
     if (withoutTruth)
         *withoutTruth = missing;

@@ -5,6 +5,10 @@
 
 namespace diffss {
 
+// The temporary file is `.<file name>.XXXXXX` beside the target, or
+// `.diffss-tmp.XXXXXX` when that would pass the 255-byte name limit.
+inline constexpr const char *kShortTemporaryName = "diffss-tmp";
+
 // Writes the bytes to a temporary file in the target's folder, flushes it to
 // disk, then renames it over the target. Readers see either the old file or
 // the complete new one, never a half-written file; on failure the target is

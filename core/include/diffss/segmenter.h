@@ -65,6 +65,9 @@ public:
     // A content hash of the model file (empty for the built-in backend).
     virtual std::string modelHash() const { return {}; }
     virtual Device device() const { return Device::Cpu; }
+    // The settings that change what segment() returns besides the supports
+    // and the model (e.g. "generated_weight=0.5"); part of the fingerprint.
+    virtual std::string configuration() const { return {}; }
 
     // Takes the support set (K >= 1 shots, real and generated). Throws
     // std::invalid_argument for an empty set, an empty mask, or a mask whose
@@ -72,14 +75,25 @@ public:
     virtual void prepare(const std::vector<Shot> &supports) = 0;
     bool isPrepared() const { return prepared_; }
 
+    // Identifies what segment() computes from: a content hash of the prepared
+    // support set (pixels of every image and mask, real or generated, in
+    // order), the backend, the model hash and the configuration. Results
+    // records carry it, so masks made from another support set are never
+    // taken for this one's. Empty before prepare().
+    std::string fingerprint() const;
+
     // Segments one query (RGB). Throws std::logic_error before prepare(),
     // Cancelled when `cancelled` returns true; the result is the query's size.
     virtual Segmentation segment(const Image &query, const CancelFlag &cancelled = {}) const = 0;
 
 protected:
-    // Checks a support set as prepare() documents; returns nothing, throws.
-    static void validate(const std::vector<Shot> &supports);
+    // Checks a support set as prepare() documents and records its content
+    // hash for fingerprint(); throws std::invalid_argument.
+    void validate(const std::vector<Shot> &supports);
     bool prepared_ = false;
+
+private:
+    std::string supportHash_;
 };
 
 // Parameters of the built-in segmenter; the defaults are the measured best

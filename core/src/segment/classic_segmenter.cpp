@@ -9,6 +9,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 
 namespace diffss {
@@ -33,6 +35,10 @@ public:
     }
 
     std::string backend() const override { return "classic"; }
+    std::string configuration() const override
+    {
+        return "working_size=" + std::to_string(params_.workingSize) + ";generated_weight=" + std::to_string(generatedWeight_);
+    }
 
     void prepare(const std::vector<Shot> &supports) override
     {
@@ -69,6 +75,34 @@ private:
     std::shared_ptr<const classic::Prepared> state_;
 };
 
+// Two FNV-1a 64-bit lanes with different offsets over the same bytes, the
+// second fed each byte rotated: an identifier of content, not a defence
+// against forged files.
+class Fnv128 {
+public:
+    void add(const void *data, std::size_t size)
+    {
+        const auto *p = static_cast<const std::uint8_t *>(data);
+        std::uint64_t a = a_, b = b_;
+        for (std::size_t i = 0; i < size; ++i) {
+            a = (a ^ p[i]) * 0x100000001b3ULL;
+            b = (b ^ std::uint8_t((p[i] << 3) | (p[i] >> 5))) * 0x100000001b3ULL;
+        }
+        a_ = a;
+        b_ = b;
+    }
+    std::string hex() const
+    {
+        char text[33];
+        std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(a_), static_cast<unsigned long long>(b_));
+        return text;
+    }
+
+private:
+    std::uint64_t a_ = 0xcbf29ce484222325ULL;
+    std::uint64_t b_ = 0x84222325cbf29ce4ULL;
+};
+
 } // namespace
 
 void Segmenter::validate(const std::vector<Shot> &supports)
@@ -86,6 +120,29 @@ void Segmenter::validate(const std::vector<Shot> &supports)
         if (s.mask.count() == 0)
             throw std::invalid_argument(name + ": the mask is empty (no foreground pixel)");
     }
+    Fnv128 h;
+    for (const Shot &s : supports) {
+        const std::uint64_t header[] = {std::uint64_t(s.image.width()), std::uint64_t(s.image.height()), std::uint64_t(s.image.channels()),
+                                        std::uint64_t(s.generated)};
+        h.add(header, sizeof header);
+        h.add(s.image.data(), s.image.stride() * static_cast<std::size_t>(s.image.height()));
+        for (int y = 0; y < s.mask.height(); ++y)
+            h.add(s.mask.row(y), static_cast<std::size_t>(s.mask.width()));
+    }
+    supportHash_ = h.hex();
+}
+
+std::string Segmenter::fingerprint() const
+{
+    if (supportHash_.empty())
+        return {};
+    Fnv128 h;
+    for (const std::string &part : {supportHash_, backend(), modelHash(), configuration()}) {
+        const std::uint64_t n = part.size();
+        h.add(&n, sizeof n);
+        h.add(part.data(), part.size());
+    }
+    return "fss1:" + h.hex();
 }
 
 Segmentation segmentationFrom(ProbabilityMap probability)
