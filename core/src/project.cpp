@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <type_traits>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +53,24 @@ T field(const json &object, const char *key, const std::string &path)
     }
 }
 
+// An optional field: its default when absent, an error naming it when it has
+// the wrong type.
+template<typename T>
+T optional(const json &object, const char *key, const T &fallback, const std::string &path, const std::string &prefix = {})
+{
+    if (!object.is_object() || !object.contains(key) || object.at(key).is_null())
+        return fallback;
+    const json &v = object.at(key);
+    const bool ok = std::is_same_v<T, bool> ? v.is_boolean() : std::is_same_v<T, std::string> ? v.is_string() : v.is_number();
+    if (!ok)
+        throw IoError(IoErrorKind::Corrupt, path, "not a valid project: the field '" + prefix + key + "' has the wrong type (" + v.type_name() + ")");
+    return v.get<T>();
+}
+
+constexpr std::uintmax_t kMaxProjectBytes = 64u << 20;
+
+Project parseProject(const std::string &path, const std::string &text, const ImageLimits &limits, const std::string &supportImage);
+
 } // namespace
 
 std::string projectMaskPath(const std::string &projectPath)
@@ -64,38 +85,64 @@ std::string projectVariantsDir(const std::string &projectPath)
     return (p.parent_path() / (p.stem().string() + ".variants")).string();
 }
 
-Project loadProject(const std::string &path, const ImageLimits &limits)
+Project loadProject(const std::string &path, const ImageLimits &limits, const std::string &supportImage)
 {
+    std::error_code ec;
+    const std::uintmax_t bytes = fs::file_size(path, ec);
+    if (!ec && bytes > kMaxProjectBytes)
+        throw IoError(IoErrorKind::TooLarge, path,
+                      "the project file is " + std::to_string(bytes >> 20) + " MiB; project files are at most " +
+                          std::to_string(kMaxProjectBytes >> 20) + " MiB (pixels live in files beside it)");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw IoError(IoErrorKind::Unreadable, path, "cannot open the project file");
     std::stringstream text;
     text << in.rdbuf();
+    try {
+        return parseProject(path, text.str(), limits, supportImage);
+    } catch (const json::exception &e) {
+        // A field of the wrong type that no check above named.
+        throw IoError(IoErrorKind::Corrupt, path, std::string("not a valid project: a field has the wrong type (") + e.what() + ")");
+    }
+}
 
+namespace {
+
+Project parseProject(const std::string &path, const std::string &text, const ImageLimits &limits, const std::string &supportImage)
+{
     json doc;
     try {
-        doc = json::parse(text.str());
+        doc = json::parse(text);
     } catch (const json::parse_error &e) {
         throw IoError(IoErrorKind::Corrupt, path, std::string("not a valid project (broken JSON): ") + e.what());
     }
     if (!doc.is_object() || doc.value("format", "") != kFormat)
         throw IoError(IoErrorKind::Corrupt, path, "not a DifFSS Studio project file");
-    const int version = field<int>(doc, "schema_version", path);
-    if (version > Project::kSchemaVersion)
+    if (!doc.contains("schema_version"))
+        throw IoError(IoErrorKind::Corrupt, path, "not a valid project: the field 'schema_version' is missing");
+    const json &versionField = doc["schema_version"];
+    if (!versionField.is_number_integer() || versionField.get<std::int64_t>() < 1)
+        throw IoError(IoErrorKind::Corrupt, path, "not a valid project: 'schema_version' is " + versionField.dump() +
+                                                      ", not a version number (1 to " + std::to_string(Project::kSchemaVersion) + ")");
+    if (versionField.get<std::int64_t>() > Project::kSchemaVersion)
         throw IoError(IoErrorKind::Unsupported, path,
-                      "written by a newer DifFSS Studio (project schema " + std::to_string(version)
+                      "written by a newer DifFSS Studio (project schema " + versionField.dump()
                           + "; this version reads up to " + std::to_string(Project::kSchemaVersion) + ")");
 
     Project project;
     const json support = field<json>(doc, "support", path);
+    if (!support.is_object())
+        throw IoError(IoErrorKind::Corrupt, path, "not a valid project: the field 'support' is not an object");
     const fs::path image(field<std::string>(support, "image", path));
     project.supportImage = (image.is_absolute() ? image : fs::path(folderOf(path)) / image).lexically_normal().string();
-    project.className = doc.value("class_name", "");
+    if (!supportImage.empty())
+        project.supportImage = fs::absolute(supportImage).lexically_normal().string();
+    project.className = optional<std::string>(doc, "class_name", "", path);
     if (doc.contains("view") && doc["view"].is_object()) {
         const json &view = doc["view"];
-        project.view.overlayOpacity = view.value("overlay_opacity", project.view.overlayOpacity);
-        project.view.outlineOnly = view.value("outline_only", project.view.outlineOnly);
-        project.view.maskVisible = view.value("mask_visible", project.view.maskVisible);
+        project.view.overlayOpacity = std::clamp(optional<double>(view, "overlay_opacity", project.view.overlayOpacity, path, "view."), 0.0, 1.0);
+        project.view.outlineOnly = optional<bool>(view, "outline_only", project.view.outlineOnly, path, "view.");
+        project.view.maskVisible = optional<bool>(view, "mask_visible", project.view.maskVisible, path, "view.");
     }
     if (support.contains("mask") && support["mask"].is_string()) {
         const fs::path mask(support["mask"].get<std::string>());
@@ -113,8 +160,8 @@ Project loadProject(const std::string &path, const ImageLimits &limits)
             const std::string mask = (fs::path(folderOf(path)) / field<std::string>(item, "mask", path)).string();
             v.image = loadImage(image, limits).image;
             v.mask = loadMaskFor(mask, v.image.width(), v.image.height(), MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
-            v.generator = item.value("generator", "");
-            v.control = item.value("control", "");
+            v.generator = optional<std::string>(item, "generator", "", path, "variants[].");
+            v.control = optional<std::string>(item, "control", "", path, "variants[].");
             if (item.contains("seed")) {
                 const json &seed = item["seed"];
                 try {
@@ -123,7 +170,7 @@ Project loadProject(const std::string &path, const ImageLimits &limits)
                     throw IoError(IoErrorKind::Corrupt, path, "not a valid project: a variant's seed is not a whole number");
                 }
             }
-            v.accepted = item.value("accepted", true);
+            v.accepted = optional<bool>(item, "accepted", true, path, "variants[].");
             if (item.contains("parameters") && item["parameters"].is_object())
                 for (const auto &[key, value] : item["parameters"].items())
                     if (value.is_string())
@@ -132,6 +179,62 @@ Project loadProject(const std::string &path, const ImageLimits &limits)
         }
     }
     return project;
+}
+
+} // namespace
+
+std::string projectSupportImage(const std::string &path)
+{
+    try {
+        std::error_code ec;
+        if (fs::file_size(path, ec) > kMaxProjectBytes || ec)
+            return {};
+        std::ifstream in(path, std::ios::binary);
+        const json doc = json::parse(in);
+        const fs::path image(doc.at("support").at("image").get<std::string>());
+        return (image.is_absolute() ? image : fs::path(folderOf(path)) / image).lexically_normal().string();
+    } catch (const std::exception &) {
+        return {};
+    }
+}
+
+void moveProject(const std::string &path, const std::string &newPath)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw IoError(IoErrorKind::Unreadable, path, "cannot open the project file");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string text = buffer.str();
+    const std::string oldMask = fs::path(projectMaskPath(path)).filename().string();
+    const std::string newMask = fs::path(projectMaskPath(newPath)).filename().string();
+    const std::string oldVariants = fs::path(projectVariantsDir(path)).filename().string();
+    const std::string newVariants = fs::path(projectVariantsDir(newPath)).filename().string();
+    try {
+        json doc = json::parse(text);
+        if (doc.contains("support") && doc["support"].is_object() && doc["support"].value("mask", json()) == oldMask)
+            doc["support"]["mask"] = newMask;
+        if (doc.contains("variants") && doc["variants"].is_array())
+            for (json &v : doc["variants"])
+                for (const char *key : {"image", "mask"})
+                    if (v.is_object() && v.contains(key) && v[key].is_string()) {
+                        const std::string value = v[key].get<std::string>();
+                        if (value.rfind(oldVariants + "/", 0) == 0)
+                            v[key] = newVariants + value.substr(oldVariants.size());
+                    }
+        text = doc.dump(2) + "\n";
+    } catch (const json::exception &) {
+        // Moved as it is: still the user's bytes.
+    }
+    writeFileAtomically(newPath, text.data(), text.size());
+    std::error_code ec;
+    if (fs::exists(projectMaskPath(path), ec))
+        fs::rename(projectMaskPath(path), projectMaskPath(newPath), ec);
+    if (!ec && fs::exists(projectVariantsDir(path), ec))
+        fs::rename(projectVariantsDir(path), projectVariantsDir(newPath), ec);
+    if (ec)
+        throw IoError(IoErrorKind::WriteFailed, newPath, "cannot move the project's files: " + ec.message());
+    fs::remove(path, ec);
 }
 
 void saveProject(const std::string &path, const Project &project)

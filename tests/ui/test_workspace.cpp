@@ -4,15 +4,22 @@
 
 #include "diffss/demo_data.h"
 #include "diffss/image_io.h"
+#include "diffss/mask_io.h"
 #include "diffss/mask_ops.h"
 #include "diffss/project.h"
 #include "diffss/ui/canvas.h"
 #include "diffss/ui/cleanup_dialog.h"
 #include "diffss/ui/main_window.h"
 #include "studio_fixture.h"
+#include "testutils.h"
 #include "diffss/ui/mask_document.h"
 
+#include <QApplication>
+#include <QFileDialog>
 #include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTimer>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSlider>
@@ -47,6 +54,46 @@ Mask holeAndSpeck(int width, int height)
             m.set(x, y, true);
     return m;
 }
+
+// Answers the studio's modal dialogs as a user would, in order: message
+// boxes with the next button in `answers` (boxes that only say OK are
+// dismissed), file dialogs with `file`.
+class DialogAnswerer : public QObject {
+public:
+    DialogAnswerer(QList<QMessageBox::StandardButton> answers, QString file = {}) : answers_(std::move(answers)), file_(std::move(file))
+    {
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            for (QWidget *w : QApplication::topLevelWidgets()) {
+                if (!w->isVisible())
+                    continue;
+                if (auto *box = qobject_cast<QMessageBox *>(w)) {
+                    if (box->standardButtons() == QMessageBox::Ok) {
+                        messages << box->text();
+                        box->button(QMessageBox::Ok)->click();
+                    } else if (!answers_.isEmpty() && box->button(answers_.front())) {
+                        messages << box->text();
+                        box->button(answers_.takeFirst())->click();
+                    }
+                    return;
+                }
+                if (auto *dialog = qobject_cast<QFileDialog *>(w)) {
+                    // Queued: accept() may open a box of its own, which this timer must be free to answer.
+                    dialog->setDirectory(QFileInfo(file_).absolutePath());
+                    dialog->selectFile(QFileInfo(file_).fileName());
+                    QMetaObject::invokeMethod(dialog, "accept", Qt::QueuedConnection);
+                    return;
+                }
+            }
+        });
+        timer_.start(20);
+    }
+    QStringList messages;
+
+private:
+    QList<QMessageBox::StandardButton> answers_;
+    QString file_;
+    QTimer timer_;
+};
 
 } // namespace
 
@@ -135,6 +182,58 @@ private slots:
     }
 
     void init() { QFile::remove(ui::MainWindow::recoveryPath()); }
+
+    // The recovery copy of a session whose image has since moved away.
+    void writeRecoveryWithMovedImage(const QString &original, const QString &movedTo, Mask &painted)
+    {
+        QFile::remove(original);
+        QFile::remove(movedTo);
+        QVERIFY_THROWS_NO_EXCEPTION(saveImage(original.toStdString(), testutils::quadrantImage(120, 90)));
+        Project project;
+        project.supportImage = original.toStdString();
+        project.mask = holeAndSpeck(120, 90);
+        QDir().mkpath(QFileInfo(ui::MainWindow::recoveryPath()).absolutePath());
+        saveProject(ui::MainWindow::recoveryPath().toStdString(), project);
+        QVERIFY(QFile::rename(original, movedTo));
+        painted = project.mask;
+    }
+
+    void recoveryThatCannotLoadKeepsTheWork()
+    {
+        const QString original = dir_.filePath("recover-me.png"), moved = dir_.filePath("moved-away.png");
+        Mask painted;
+        writeRecoveryWithMovedImage(original, moved, painted);
+        if (QTest::currentTestFailed())
+            return;
+        DialogAnswerer answers({QMessageBox::Yes, QMessageBox::No}); // recover: yes; locate the image: no
+        ui::MainWindow window;
+        QSignalSpy kept(&window, &ui::MainWindow::recoveryKept);
+        QVERIFY(kept.wait(10000));
+        const QString keptPath = kept.first().first().toString();
+        QVERIFY2(keptPath != ui::MainWindow::recoveryPath(), qPrintable(keptPath));
+        QVERIFY(!QFile::exists(ui::MainWindow::recoveryPath())); // out of the next autosave's way
+        // The painted mask is all there, and opens once the image is found.
+        const Project back = loadProject(keptPath.toStdString(), {}, moved.toStdString());
+        QVERIFY(back.mask == painted);
+        QTRY_VERIFY(answers.messages.join('\n').contains(QFileInfo(keptPath).fileName()));
+        QFile::remove(keptPath);
+        QFile::remove(QString::fromStdString(projectMaskPath(keptPath.toStdString())));
+    }
+
+    void recoveryOffersToLocateAMovedImage()
+    {
+        const QString original = dir_.filePath("recover-me.png"), moved = dir_.filePath("moved-away.png");
+        Mask painted;
+        writeRecoveryWithMovedImage(original, moved, painted);
+        if (QTest::currentTestFailed())
+            return;
+        DialogAnswerer answers({QMessageBox::Yes, QMessageBox::Yes}, moved); // recover: yes; locate: yes, here
+        ui::MainWindow window;
+        QSignalSpy loaded(&window, &ui::MainWindow::loaded);
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(QFileInfo(window.imagePath()).fileName(), QFileInfo(moved).fileName());
+        QVERIFY(window.mask() == painted);
+    }
 
     void recoveryFileSurvivesSigkill()
     {

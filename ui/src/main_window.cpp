@@ -19,6 +19,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
@@ -213,8 +214,11 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
         projectPath_.clear();
         className_ = QFileInfo(result.imagePath).dir().dirName();
         histogram_->setImage(result.image->image);
+        const QString maskWarning = result.mask ? QString::fromStdString(result.mask->warning) : QString();
         doc_->reset(std::move(result.image->image), result.mask ? std::move(result.mask->mask) : Mask(), result.imagePath);
         updateTitle();
+        if (!maskWarning.isEmpty())
+            statusBar()->showMessage(tr("Warning: the mask beside the image: %1").arg(maskWarning), 12000);
         addRecentFile(result.imagePath);
         if (!result.maskError.isEmpty())
             showError(tr("The image loaded, but its mask did not:\n%1").arg(result.maskError));
@@ -232,7 +236,9 @@ void MainWindow::openMask(const QString &path)
     try {
         const LoadedMask loaded = loadMaskFor(path.toStdString(), doc_->image().width(), doc_->image().height());
         doc_->replaceLayer(Layer::Mask, loaded.mask, tr("Import mask"));
-        statusBar()->showMessage(QString::fromStdString(loaded.description), 6000);
+        statusBar()->showMessage(loaded.warning.empty() ? QString::fromStdString(loaded.description)
+                                                        : tr("Warning: %1").arg(QString::fromStdString(loaded.warning)),
+                                 loaded.warning.empty() ? 6000 : 12000);
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
     }
@@ -248,8 +254,36 @@ bool MainWindow::openProject(const QString &path)
 
 bool MainWindow::loadProjectFile(const QString &path)
 {
+    failedFile_.clear();
+    if (loadProjectFileAs(path, {}))
+        return true;
+    // A moved or renamed support image is the common reason: let the user find it.
+    const QString image = QString::fromStdString(projectSupportImage(path.toStdString()));
+    if (image.isEmpty() || QFileInfo::exists(image) || QDir::cleanPath(failedFile_) != QDir::cleanPath(image))
+        return false;
+    const auto answer = QMessageBox::question(this, tr("Locate Image"),
+                                              tr("The project's image %1 cannot be found (moved or renamed?). Locate it?")
+                                                  .arg(QDir::toNativeSeparators(image)),
+                                              QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes);
+    if (answer != QMessageBox::Yes)
+        return false;
+    const QString located = QFileDialog::getOpenFileName(this, tr("Locate %1").arg(QFileInfo(image).fileName()),
+                                                         settings::lastFolder.get(), imageFileFilter());
+    if (located.isEmpty())
+        return false;
+    if (!loadProjectFileAs(path, located))
+        return false;
+    statusBar()->showMessage(tr("Image located: save the project to remember its new place."), 8000);
+    doc_->undoStack()->resetClean();
+    // The new image path is a change the file does not hold yet.
+    setWindowModified(true);
+    return true;
+}
+
+bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportImage)
+{
     try {
-        Project project = loadProject(path.toStdString());
+        Project project = loadProject(path.toStdString(), {}, supportImage.toStdString());
         LoadedImage image = loadImage(project.supportImage);
         info_ = image.info;
         histogram_->setImage(image.image);
@@ -276,6 +310,11 @@ bool MainWindow::loadProjectFile(const QString &path)
         updateTitle();
         emit loaded();
         return true;
+    } catch (const IoError &e) {
+        failedFile_ = QString::fromStdString(e.path());
+        showError(QString::fromStdString(e.what()));
+        emit loadFailed(QString::fromStdString(e.what()));
+        return false;
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
         emit loadFailed(QString::fromStdString(e.what()));
@@ -466,14 +505,39 @@ void MainWindow::offerRecovery()
         this, tr("Recover Work"),
         tr("DifFSS Studio did not close properly last time. Recover the unsaved work?"),
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
-    if (answer == QMessageBox::Yes && loadProjectFile(path)) {
+    if (answer != QMessageBox::Yes) {
+        removeRecoveryFiles(path);
+        return;
+    }
+    if (loadProjectFile(path)) {
         projectPath_.clear(); // recovered work is unsaved until the user saves it
         doc_->undoStack()->resetClean();
         updateTitle();
         return;
     }
+    // Not loadable now (image gone, disk unreadable...): the work must not be
+    // lost, and the next autosave must not overwrite it. Keep it under a name
+    // of its own that File > Open Project can open later.
+    const QString kept = QFileInfo(path).dir().filePath(
+        QStringLiteral("kept-%1.diffss").arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss"))));
+    try {
+        moveProject(path.toStdString(), kept.toStdString());
+        showError(tr("The unsaved work could not be recovered now. It is kept in %1: open it with File > Open Project when its "
+                     "image is back.")
+                      .arg(QDir::toNativeSeparators(kept)));
+        emit recoveryKept(kept);
+    } catch (const std::exception &e) {
+        showError(tr("The unsaved work could not be recovered now and stays in %1 (%2).")
+                      .arg(QDir::toNativeSeparators(path), QString::fromStdString(e.what())));
+        emit recoveryKept(path);
+    }
+}
+
+void MainWindow::removeRecoveryFiles(const QString &path)
+{
     QFile::remove(path);
     QFile::remove(QString::fromStdString(projectMaskPath(path.toStdString())));
+    QDir(QString::fromStdString(projectVariantsDir(path.toStdString()))).removeRecursively();
 }
 
 bool MainWindow::maybeSave()
@@ -538,8 +602,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings::windowState.set(saveState());
     autosave_.waitForFinished();
     // A clean exit leaves nothing to recover.
-    QFile::remove(recoveryPath());
-    QFile::remove(QString::fromStdString(projectMaskPath(recoveryPath().toStdString())));
+    removeRecoveryFiles(recoveryPath());
     event->accept();
 }
 

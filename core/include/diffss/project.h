@@ -47,10 +47,23 @@ struct Project {
 std::string projectMaskPath(const std::string &projectPath);
 
 // Reads the project and its mask (fitted to the support image's size).
-// Throws IoError: Unreadable, Corrupt (bad JSON, missing fields: which),
-// Unsupported (a newer schema), and the image's and mask's own errors.
+// `supportImage`, when given, replaces the image path the file records (the
+// user located a moved image). Throws IoError: Unreadable, TooLarge (project
+// files are at most 64 MiB), Corrupt (bad JSON, missing fields or fields of
+// the wrong type: which), Unsupported (a newer schema; `schema_version` must
+// be a whole number from 1 up), and the image's and mask's own errors.
 // Never writes anything.
-Project loadProject(const std::string &path, const ImageLimits &limits = {});
+Project loadProject(const std::string &path, const ImageLimits &limits = {}, const std::string &supportImage = {});
+
+// The support image a project file records (absolute), without loading
+// anything else; empty when the file cannot be read as a project.
+std::string projectSupportImage(const std::string &path);
+
+// Renames a project file, its mask and its variants folder to `newPath` (in
+// the same folder), rewriting the file's references to them; a file that is
+// not valid JSON is moved as it is. Used to keep a recovery copy that could
+// not be loaded out of the autosave's way. Throws IoError.
+void moveProject(const std::string &path, const std::string &newPath);
 
 // The folder a project's variants are written to.
 std::string projectVariantsDir(const std::string &projectPath);

@@ -73,6 +73,8 @@ signals:
     void loadFailed(const QString &message);
     void completionFinished(bool changed);
     void autosaved();
+    // A recovery copy that could not be loaded was kept at this path.
+    void recoveryKept(const QString &path);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -88,7 +90,11 @@ private:
     void updateTitle();
     void requestAutosave();
     void offerRecovery();
+    // Loads a project; when its image is missing, offers to locate it.
     bool loadProjectFile(const QString &path);
+    bool loadProjectFileAs(const QString &path, const QString &supportImage);
+    static void removeRecoveryFiles(const QString &path);
+    QString failedFile_; // the file the last failed project load named
     void addRecentFile(const QString &path);
     void rebuildRecentMenu();
     void cleanUpMask(const CleanupOptions &options);
