@@ -1,5 +1,8 @@
 #include "cli_common.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "exit_codes.h"
 
 #include "diffss/dataset.h"
@@ -65,6 +68,14 @@ int applyThreads(const QCommandLineParser &parser, const QString &command)
         err() << command << ": --threads wants a whole number >= 0, not '" << parser.value(kThreads) << "'\n";
         return kExitUsage;
     }
+    // More threads than cores only adds contention (and a huge count would
+    // start that many threads): bound it by the machine.
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (threads > cores) {
+        err() << command << ": --threads " << threads << " is more than the " << cores << " cores of this machine; using " << cores << "\n";
+        setComputeThreads(cores);
+        return -1;
+    }
     setComputeThreads(threads);
     return -1;
 }
@@ -79,7 +90,10 @@ Shot loadShot(const std::string &image, const std::string &mask, bool generated)
     shot.name = image;
     shot.generated = generated;
     shot.image = loadImage(image).image;
-    shot.mask = loadMaskFor(maskPath, shot.image.width(), shot.image.height()).mask;
+    LoadedMask loaded = loadMaskFor(maskPath, shot.image.width(), shot.image.height());
+    if (!loaded.warning.empty())
+        err() << "warning: " << QString::fromStdString(maskPath) << ": " << QString::fromStdString(loaded.warning) << "\n";
+    shot.mask = std::move(loaded.mask);
     return shot;
 }
 

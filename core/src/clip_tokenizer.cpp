@@ -270,9 +270,15 @@ std::string readText(const std::string &path, std::size_t lines)
     std::unique_ptr<std::FILE, int (*)(std::FILE *)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
     if (!f)
         throw IoError(IoErrorKind::Unreadable, path, std::string("cannot open: ") + std::strerror(errno));
+    // The real file is 1.3 MB gzipped and about 3.5 MB of text: anything far
+    // larger is not a merges file, and a gzip bomb must stop early.
+    constexpr std::size_t kMaxBytes = 64u << 20;
     char buf[1 << 16];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;)
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) {
         raw.append(buf, n);
+        if (raw.size() > kMaxBytes)
+            throw IoError(IoErrorKind::TooLarge, path, "larger than 64 MiB: not a CLIP merges file");
+    }
     if (std::ferror(f.get()))
         throw IoError(IoErrorKind::Unreadable, path, std::string("cannot read: ") + std::strerror(errno));
     if (raw.empty())
@@ -293,6 +299,10 @@ std::string readText(const std::string &path, std::size_t lines)
         const std::size_t got = sizeof buf - z.avail_out;
         found += std::size_t(std::count(buf, buf + got, '\n'));
         text.append(buf, got);
+        if (text.size() > kMaxBytes) {
+            inflateEnd(&z);
+            throw IoError(IoErrorKind::TooLarge, path, "inflates to more than 64 MiB: not a CLIP merges file");
+        }
         if (rc == Z_STREAM_END && z.avail_in > 0 && inflateReset(&z) == Z_OK)
             continue; // another gzip member follows
         if (rc != Z_OK)

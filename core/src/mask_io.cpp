@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace diffss {
@@ -73,7 +74,20 @@ LoadedMask finish(const Split &split, MaskEncoding encoding, std::string descrip
         out.ignore = detail::toMask(split.ignore);
     out.encoding = encoding;
     out.description = std::move(description);
+    const std::size_t on = out.mask.count(), all = static_cast<std::size_t>(out.mask.width()) * out.mask.height();
+    if (on == 0)
+        out.warning = "the mask is empty (no foreground pixel)";
+    else if (on == all)
+        out.warning = "the mask is foreground everywhere (inverted, or not a mask of this object?)";
     return out;
+}
+
+// Whether a palette's indices can be read as labels: index 0 is black, the
+// label-PNG convention (VOC). Any other palette (a white index 0 would read
+// inverted as labels) is decided on its colours, like a colour image.
+bool paletteIsLabelMap(const detail::ImageHeader &header)
+{
+    return !header.palette.empty() && header.palette[0][0] == 0 && header.palette[0][1] == 0 && header.palette[0][2] == 0;
 }
 
 // Distinct values of a single-channel 8- or 16-bit matrix, ascending.
@@ -133,9 +147,18 @@ Split splitLabels(const cv::Mat &labels, int ignoreValue, int wanted)
 // indices (the first entry wins if a colour is listed twice).
 cv::Mat paletteIndices(const cv::Mat &bgr, const detail::ImageHeader &header, const std::string &path)
 {
+    // OpenCV hands us colours: a colour listed at two indices cannot be told
+    // apart, so a pixel of such a colour makes the indices unknowable (the
+    // caller then decides on colours). Unused duplicates are harmless.
     std::unordered_map<std::uint32_t, int> indexOf;
-    for (std::size_t i = header.palette.size(); i-- > 0;)
-        indexOf[packRgb(header.palette[i][0], header.palette[i][1], header.palette[i][2])] = static_cast<int>(i);
+    std::unordered_set<std::uint32_t> ambiguous;
+    for (std::size_t i = header.palette.size(); i-- > 0;) {
+        const std::uint32_t colour = packRgb(header.palette[i][0], header.palette[i][1], header.palette[i][2]);
+        if (!indexOf.emplace(colour, static_cast<int>(i)).second) {
+            ambiguous.insert(colour);
+            indexOf[colour] = static_cast<int>(i);
+        }
+    }
     cv::Mat indices(bgr.size(), CV_8UC1);
     const int step = bgr.channels();
     std::uint32_t lastColour = 0xFFFFFFFFu;
@@ -149,6 +172,8 @@ cv::Mat paletteIndices(const cv::Mat &bgr, const detail::ImageHeader &header, co
                 const auto it = indexOf.find(colour);
                 if (it == indexOf.end())
                     throw IoError(IoErrorKind::Corrupt, path, "a pixel's colour " + rgbText(colour) + " is not in the PNG palette");
+                if (ambiguous.count(colour))
+                    return {};
                 lastColour = colour;
                 lastIndex = it->second;
             }
@@ -301,8 +326,26 @@ LoadedMask loadMask(const std::string &path, const MaskLoadOptions &options)
         px = scaled;
     }
 
-    if (decoded.header.indexed && (requested == MaskEncoding::Auto || requested == MaskEncoding::LabelIndex)) {
-        const Split s = splitLabels(paletteIndices(px, decoded.header, path), 255, wanted);
+    // 16-bit files whose values stay within 0..255 (0/255 masks saved by
+    // tools that always write 16 bits) are 8-bit masks in a wider container.
+    if (px.depth() == CV_16U) {
+        double lo = 0, hi = 0;
+        cv::minMaxLoc(px.reshape(1), &lo, &hi);
+        if (hi <= 255 && hi > 1) {
+            cv::Mat narrow;
+            px.convertTo(narrow, CV_8U);
+            px = narrow;
+        }
+    }
+
+    // Palettes whose indices are not a label map (white at index 0, colours
+    // listed twice) are decided on their colours below, like any colour image.
+    const cv::Mat indices = decoded.header.indexed && (requested == MaskEncoding::LabelIndex ||
+                                                       (requested == MaskEncoding::Auto && paletteIsLabelMap(decoded.header)))
+                                ? paletteIndices(px, decoded.header, path)
+                                : cv::Mat();
+    if (!indices.empty()) {
+        const Split s = splitLabels(indices, 255, wanted);
         const std::string which = wanted >= 0 ? "index " + std::to_string(wanted) : "non-zero indices";
         return finish(s, MaskEncoding::LabelIndex, "palette PNG: " + which + " -> foreground, 255 -> ignore");
     }

@@ -57,7 +57,7 @@ int hardwareThreads() { return std::max(1, static_cast<int>(std::thread::hardwar
 
 int setComputeThreads(int threads)
 {
-    const int count = threads > 0 ? threads : hardwareThreads();
+    const int count = threads > 0 ? std::min(threads, hardwareThreads()) : hardwareThreads();
     detail::setTorchThreads(count);
     cv::setNumThreads(count); // the built-in segmenter's OpenCV kernels
     return count;

@@ -329,6 +329,20 @@ private slots:
             QVERIFY2(message.contains("line 3: expected two symbols separated by one space"), qPrintable(message));
         }
         QCOMPARE(loadError(dir.path(), 3, &message), IoErrorKind::Unreadable); // a folder
+
+        // A gzip bomb (zeros without a line break, 1 KiB per MiB) stops at the bound, not gigabytes later.
+        const QString bomb = dir.filePath("bomb.txt.gz");
+        {
+            gzFile f = gzopen(QFile::encodeName(bomb).constData(), "wb9");
+            QVERIFY(f);
+            const QByteArray zeros(1 << 20, '\0');
+            for (int i = 0; i < 200; ++i)
+                QCOMPARE(gzwrite(f, zeros.constData(), unsigned(zeros.size())), int(zeros.size()));
+            QCOMPARE(gzclose(f), Z_OK);
+        }
+        QVERIFY(QFileInfo(bomb).size() < (1 << 20));
+        QCOMPARE(loadError(bomb, ClipTokenizer::kMergeCount, &message), IoErrorKind::TooLarge);
+        QVERIFY2(message.contains("bomb.txt.gz") && message.contains("64 MiB"), qPrintable(message));
     }
 };
 

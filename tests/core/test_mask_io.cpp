@@ -127,6 +127,13 @@ private slots:
             for (int x = 0; x < kW; ++x)
                 indices[y * kW + x] = inObject(x, y) ? 1 : onBoundary(x, y) ? 255 : 0;
         testutils::writeAll(dir_.filePath("palette.png"), testutils::palettePng(kW, kH, indices, vocPalette()));
+        // A two-colour palette with white at index 0 drawing the object: decided on colours, not inverted.
+        for (int y = 0; y < kH; ++y)
+            for (int x = 0; x < kW; ++x)
+                indices[y * kW + x] = inObject(x, y) ? 0 : 1;
+        testutils::writeAll(dir_.filePath("palette-white0.png"), testutils::palettePng(kW, kH, indices, {{{255, 255, 255}}, {{0, 0, 0}}}));
+        // 0/255 in a 16-bit file: an 8-bit mask in a wider container.
+        write("gray16-255.png", scene(CV_16UC1, 0, 255, 0));
 
         QTest::newRow("gray 0/255") << "gray255.png" << int(MaskEncoding::Binary) << false;
         QTest::newRow("gray 0/1") << "gray01.png" << int(MaskEncoding::Binary) << false;
@@ -138,6 +145,8 @@ private slots:
         QTest::newRow("colour, white ignore") << "colour-white-ignore.png" << int(MaskEncoding::ColourCoded) << true;
         QTest::newRow("gray 16-bit") << "gray16.png" << int(MaskEncoding::Binary) << false;
         QTest::newRow("labels 16-bit") << "labels16.png" << int(MaskEncoding::LabelIndex) << false;
+        QTest::newRow("palette, white at 0") << "palette-white0.png" << int(MaskEncoding::Binary) << false;
+        QTest::newRow("gray 16-bit 0/255") << "gray16-255.png" << int(MaskEncoding::Binary) << false;
         QTest::newRow("soft gray") << "soft.png" << int(MaskEncoding::Threshold) << false;
         QTest::newRow("jpeg gray") << "soft.jpg" << int(MaskEncoding::Threshold) << false;
         QTest::newRow("alpha cut-out") << "cutout.png" << int(MaskEncoding::Alpha) << false;
@@ -166,6 +175,15 @@ private slots:
         QCOMPARE(!loaded.ignore.isNull(), hasIgnore);
         if (hasIgnore)
             QVERIFY(loaded.ignore == expectedBoundary());
+    }
+
+    void warnsOfDegenerateMasks()
+    {
+        write("all.png", cv::Mat(kH, kW, CV_8UC1, cv::Scalar(255)));
+        write("none.png", cv::Mat(kH, kW, CV_8UC1, cv::Scalar(0)));
+        QVERIFY(QString::fromStdString(loadMask(path("all.png")).warning).contains("everywhere"));
+        QVERIFY(QString::fromStdString(loadMask(path("none.png")).warning).contains("empty"));
+        QVERIFY(loadMask(path("gray255.png")).warning.empty());
     }
 
     void picksOneLabelOrColourWhenAsked()

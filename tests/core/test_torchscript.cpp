@@ -205,6 +205,33 @@ def forward(self, query: Tensor, supports: Tensor, masks: Tensor) -> Tensor:
         QVERIFY(errorOf([&] { loadTorchScriptSegmenter(wrongSize, Device::Cpu); }).contains("input_size"));
     }
 
+    // The output is checked on every query, not only on the zeros of the load check.
+    void modelsThatMisbehaveOnAQueryFailThatQueryBriefly()
+    {
+        const std::string nan = save(dir_, "nan.pt", makeModule(R"(
+def forward(self, query: Tensor, supports: Tensor, masks: Tensor) -> Tensor:
+    z = query[:, :1] - query[:, :1]
+    return torch.cat([z / z, z / z], dim=1)
+)"), metadata("any"));
+        const std::string flat = save(dir_, "flat.pt", makeModule(R"(
+def forward(self, query: Tensor, supports: Tensor, masks: Tensor) -> Tensor:
+    if bool(query.abs().sum() > 0):
+        return query[0, :2]
+    return torch.cat([query[:, :1], query[:, :1]], dim=1)
+)"), metadata("any"));
+        for (const auto &[path, expected] : {std::pair{nan, "NaN"}, std::pair{flat, "shape [2, 48, 48]"}}) {
+            const auto segmenter = loadTorchScriptSegmenter(path, Device::Cpu);
+            segmenter->prepare({shot(0)});
+            QString message;
+            try {
+                segmenter->segment(samples_[1].image);
+            } catch (const std::runtime_error &e) {
+                message = QString::fromStdString(e.what());
+            }
+            QVERIFY2(message.contains(QLatin1String(expected)) && !message.contains('\n'), qPrintable(message));
+        }
+    }
+
     void metadataParserNamesTheBadField()
     {
         QVERIFY_THROWS_EXCEPTION(ModelError, parseTorchScriptMetadata("{"));

@@ -39,6 +39,7 @@ struct LoadedMask {
     Mask ignore;              // null unless the file marks pixels to ignore
     MaskEncoding encoding = MaskEncoding::Auto;  // the one used, never Auto
     std::string description;  // what was found, for people ("palette PNG: labels 1 -> foreground, 255 -> ignore")
+    std::string warning;      // set for a degenerate mask: empty, or foreground everywhere
 };
 
 // Loads a mask file as it is (EXIF orientation applied). Throws IoError,

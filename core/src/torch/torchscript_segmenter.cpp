@@ -103,8 +103,30 @@ public:
         auto run = [&](const at::Tensor &s, const at::Tensor &m) {
             if (cancelled && cancelled())
                 throw Cancelled();
-            const at::Tensor logits = module_.get_method("forward")({query, s, m}).toTensor();
-            return at::softmax(logits, 1).slice(1, 1, 2);
+            at::IValue out;
+            try {
+                out = module_.get_method("forward")({query, s, m});
+            } catch (const c10::Error &e) {
+                // The first line says what failed; the TorchScript stack trace is for the model's author.
+                const std::string why = e.what();
+                throw std::runtime_error("the model failed: " + why.substr(0, why.find('\n')));
+            }
+            // Checked on every query, not only at load: a model's output may depend on its input.
+            if (!out.isTensor())
+                throw std::runtime_error("the model returned " + out.tagKind() + ", not a tensor");
+            const at::Tensor logits = out.toTensor();
+            if (logits.dim() != 4 || logits.size(0) != 1 || logits.size(1) != 2 || logits.size(2) != meta_.inputHeight ||
+                logits.size(3) != meta_.inputWidth) {
+                std::ostringstream shape;
+                shape << logits.sizes();
+                throw std::runtime_error("the model returned a tensor of shape " + shape.str() + ", expected [1, 2, " +
+                                         std::to_string(meta_.inputHeight) + ", " + std::to_string(meta_.inputWidth) + "]");
+            }
+            if (!logits.is_floating_point())
+                throw std::runtime_error("the model returned " + std::string(c10::toString(logits.scalar_type())) + " values, not floats");
+            if (!at::isfinite(logits).all().item<bool>())
+                throw std::runtime_error("the model returned NaN or infinite values");
+            return at::softmax(logits.to(at::kFloat), 1).slice(1, 1, 2);
         };
         if (meta_.shots != TorchScriptMetadata::Shots::Vote)
             return run(supports_, masks_);
