@@ -49,6 +49,8 @@ packages=(
     libopenblas0-pthread
     # .deb packaging (cpack runs dpkg-shlibdeps, which needs file)
     dpkg-dev file
+    # the diffusion parity test runs the reference implementation (../shared/oracle) with these
+    python3-torch python3-torchvision python3-opencv python3-omegaconf python3-tqdm python3-yaml python3-numpy python3-pil
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -126,13 +126,6 @@ double ddimAlphaPrev(const std::vector<int> &descending, std::size_t index)
     return index + 1 < descending.size() ? ac[static_cast<std::size_t>(descending[index + 1])] : ac[0];
 }
 
-double ddimStep(double x, double eps, double alpha, double alphaPrev, double eta, double z)
-{
-    const double sigma = eta * std::sqrt((1 - alphaPrev) / (1 - alpha)) * std::sqrt(1 - alpha / alphaPrev);
-    const double x0 = (x - std::sqrt(1 - alpha) * eps) / std::sqrt(alpha);
-    return std::sqrt(alphaPrev) * x0 + std::sqrt(1 - alphaPrev - sigma * sigma) * eps + sigma * z;
-}
-
 } // namespace schedule
 
 } // namespace diffss

@@ -8,6 +8,7 @@
 #include "diffss/segmenter.h"
 #include "sd/sd_layers.h"
 #include "sd/sd_nets.h"
+#include "sd/sd_sampling.h"
 #include "testutils.h"
 
 #include <QTemporaryDir>
@@ -99,16 +100,81 @@ private Q_SLOTS:
         QCOMPARE(schedule::ddimAlphaPrev(t20, 19), a[0]);
     }
 
+    // The step the pipeline takes (sd::ddimStep inside sd::ddimSample); the
+    // parity test runs the same code against the reference sampler.
     void ddimStepIsTheClosedForm()
     {
-        // eta 0: x_prev = sqrt(a') x0 + sqrt(1 - a') eps, with x built from a known x0.
-        const double a = 0.3, ap = 0.8, x0 = 0.7, eps = -1.2;
-        const double x = std::sqrt(a) * x0 + std::sqrt(1 - a) * eps;
-        QVERIFY(std::abs(schedule::ddimStep(x, eps, a, ap, 0.0, 5.0) - (std::sqrt(ap) * x0 + std::sqrt(1 - ap) * eps)) < 1e-12);
-        // eta 1: sigma = sqrt((1-a')/(1-a)) sqrt(1 - a/a'), noise enters with sigma.
+        c10::InferenceMode inference;
+        const auto &ac = schedule::alphasCumprod();
+        const double a = ac[951], ap = ac[901];
+        const auto x0 = at::randn({1, 4, 3, 5}, at::kDouble), eps = at::randn({1, 4, 3, 5}, at::kDouble);
+        const auto x = std::sqrt(a) * x0 + std::sqrt(1 - a) * eps;
+        int draws = 0;
+        const auto z = at::randn({1, 4, 3, 5}, at::kDouble);
+        auto noise = [&] {
+            ++draws;
+            return z;
+        };
+        // eta 0: x' = sqrt(a') x0 + sqrt(1 - a') eps, no noise drawn.
+        QVERIFY(at::allclose(sd::ddimStep(x, eps, a, ap, 0.0, noise), std::sqrt(ap) * x0 + std::sqrt(1 - ap) * eps, 0, 1e-12));
+        QCOMPARE(draws, 0);
+        // eta 1: sigma = sqrt((1-a')/(1-a)) sqrt(1 - a/a'), one draw of noise entering with sigma.
         const double s = std::sqrt((1 - ap) / (1 - a)) * std::sqrt(1 - a / ap);
-        const double expected = std::sqrt(ap) * x0 + std::sqrt(1 - ap - s * s) * eps + s * 0.5;
-        QVERIFY(std::abs(schedule::ddimStep(x, eps, a, ap, 1.0, 0.5) - expected) < 1e-12);
+        const auto expected = std::sqrt(ap) * x0 + std::sqrt(1 - ap - s * s) * eps + s * z;
+        QVERIFY(at::allclose(sd::ddimStep(x, eps, a, ap, 1.0, noise), expected, 0, 1e-12));
+        QCOMPARE(draws, 1);
+    }
+
+    void ddimSampleWalksTheScheduleFromTheFirstStepKept()
+    {
+        c10::InferenceMode inference;
+        const auto &ac = schedule::alphasCumprod();
+        const auto ts = schedule::ddimTimesteps(20);
+        const auto target = at::randn({1, 4, 2, 3}, at::kDouble), start = at::randn({1, 4, 2, 3}, at::kDouble);
+        for (std::size_t first : {std::size_t(0), std::size_t(15)}) {
+            // A predictor that knows the clean latent: every step predicts it exactly, so the
+            // noise direction of the first step is kept to the end (eta 0).
+            std::vector<double> seen;
+            auto predict = [&](const at::Tensor &x, double t) {
+                seen.push_back(t);
+                const double a = ac[static_cast<std::size_t>(t)];
+                return (x - std::sqrt(a) * target) / std::sqrt(1 - a);
+            };
+            std::vector<int> done;
+            const auto out = sd::ddimSample(
+                start, ts, first, 0.0, predict, [] { return at::Tensor(); }, [&](int k, const at::Tensor &) { done.push_back(k); });
+            const double a = ac[static_cast<std::size_t>(ts[first])];
+            const auto eps = (start - std::sqrt(a) * target) / std::sqrt(1 - a);
+            QVERIFY(at::allclose(out, std::sqrt(ac[0]) * target + std::sqrt(1 - ac[0]) * eps, 0, 1e-10));
+            QCOMPARE(seen.size(), ts.size() - first);
+            QCOMPARE(seen.front(), double(ts[first]));
+            QCOMPARE(seen.back(), 1.0);
+            QCOMPARE(done.size(), ts.size() - first);
+            QCOMPARE(done.back(), int(ts.size() - first));
+        }
+    }
+
+    void guidanceCombinesTheTwoPassesWithTheControlInBoth()
+    {
+        c10::InferenceMode inference;
+        const auto c = DiffusionConfig::tiny();
+        sd::ParamStore u(sd::Init::Random, 1), cn(sd::Init::Random, 2);
+        const sd::UNet unet(sd::Scope(u), c);
+        const sd::ControlNet control(sd::Scope(cn), c);
+        const auto x = at::randn({1, c.latentChannels, 4, 4});
+        const auto context = at::randn({2, c.textLength, c.textWidth});
+        const auto hint = at::rand({2, 3, 32, 32});
+        const double t = 501, strength = 0.7;
+        const auto tt = at::full({1}, t);
+        auto single = [&](int i) {
+            const auto ctx = context.slice(0, i, i + 1);
+            return unet(x, tt, ctx, control(x, hint.slice(0, i, i + 1), tt, ctx, strength));
+        };
+        const auto uncond = single(0), cond = single(1);
+        const auto guided = sd::guidedNoise(unet, control, x, t, context, hint, 9.0, strength, at::kFloat);
+        QVERIFY(at::allclose(guided, uncond + 9.0 * (cond - uncond), 1e-4, 1e-4));
+        QVERIFY(at::allclose(sd::guidedNoise(unet, control, x, t, context, hint, 1.0, strength, at::kFloat), cond, 1e-4, 1e-5));
+        QVERIFY(!at::allclose(uncond, cond, 1e-3, 1e-3));   // the two passes differ
     }
 
     void parameterCountsOfTheFullModel()

@@ -170,6 +170,9 @@ public:
     static std::int64_t parameterCount();
     void save(const std::string &path) const;
     Image detect(const Image &rgb) const;
+    // The edge strength in 0..1 before the annotator's truncation to bytes
+    // (detect() is 255 times this, truncated), row-major, width * height.
+    std::vector<float> edgeStrength(const Image &rgb) const;
 
     struct Impl;
 
@@ -210,8 +213,6 @@ const std::vector<double> &alphasCumprod();
 std::vector<int> ddimTimesteps(int steps);
 // alphā of the step before t in the DDIM sequence (alphā_0 for the last).
 double ddimAlphaPrev(const std::vector<int> &descending, std::size_t index);
-// One DDIM step of a single value: returns x_prev for noise z.
-double ddimStep(double x, double eps, double alpha, double alphaPrev, double eta, double z);
 } // namespace schedule
 
 } // namespace diffss

@@ -4,6 +4,7 @@
 #include "diffss/diffusion.h"
 #include "diffss/segmenter.h"
 #include "sd/sd_nets.h"
+#include "sd/sd_sampling.h"
 #include "sd/sd_weights.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -48,11 +49,7 @@ struct DiffusionPipeline::Impl {
     at::Tensor predict(const at::Tensor &x, double t, const at::Tensor &context, const at::Tensor &hint,
                        const DiffusionParams &p) const
     {
-        const auto xx = at::cat({x, x}).to(type);
-        const auto tt = at::full({2}, t, at::TensorOptions().dtype(at::kFloat).device(device));
-        const auto residuals = control(xx, hint, tt, context, p.controlStrength);
-        const auto eps = unet(xx, tt, context, residuals).to(at::kFloat).chunk(2);
-        return eps[0] + p.guidance * (eps[1] - eps[0]);
+        return guidedNoise(unet, control, x, t, context, hint, p.guidance, p.controlStrength, type);
     }
 
     DiffusionConfig config;
@@ -66,6 +63,45 @@ struct DiffusionPipeline::Impl {
     at::ScalarType type = at::kFloat;
     mutable std::mutex mutex;
 };
+
+namespace sd {
+
+at::Tensor guidedNoise(const UNet &unet, const ControlNet &control, const at::Tensor &x, double t, const at::Tensor &context,
+                       const at::Tensor &hint, double guidance, double controlStrength, at::ScalarType type)
+{
+    const auto xx = at::cat({x, x}).to(type);
+    const auto tt = at::full({2}, t, at::TensorOptions().dtype(at::kFloat).device(x.device()));
+    const auto residuals = control(xx, hint, tt, context, controlStrength);
+    const auto eps = unet(xx, tt, context, residuals).to(at::kFloat).chunk(2);
+    return eps[0] + guidance * (eps[1] - eps[0]);
+}
+
+at::Tensor ddimStep(const at::Tensor &x, const at::Tensor &eps, double a, double aPrev, double eta,
+                    const std::function<at::Tensor()> &noise)
+{
+    const double sigma = eta * std::sqrt((1 - aPrev) / (1 - a)) * std::sqrt(1 - a / aPrev);
+    const auto x0 = (x - std::sqrt(1 - a) * eps) / std::sqrt(a);
+    auto next = std::sqrt(aPrev) * x0 + std::sqrt(std::max(0.0, 1 - aPrev - sigma * sigma)) * eps;
+    if (sigma > 0)
+        next = next + sigma * noise();
+    return next;
+}
+
+at::Tensor ddimSample(at::Tensor x, const std::vector<int> &ts, std::size_t first, double eta,
+                      const std::function<at::Tensor(const at::Tensor &, double)> &predict,
+                      const std::function<at::Tensor()> &noise, const std::function<void(int, const at::Tensor &)> &stepDone)
+{
+    const auto &ac = schedule::alphasCumprod();
+    for (std::size_t i = first; i < ts.size(); ++i) {
+        const double a = ac[static_cast<std::size_t>(ts[i])], aPrev = schedule::ddimAlphaPrev(ts, i);
+        x = ddimStep(x, predict(x, ts[i]), a, aPrev, eta, noise);
+        if (stepDone)
+            stepDone(static_cast<int>(i - first) + 1, x);
+    }
+    return x;
+}
+
+} // namespace sd
 
 DiffusionPipeline::DiffusionPipeline(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
 DiffusionPipeline::~DiffusionPipeline() = default;
@@ -217,27 +253,18 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
         x = std::sqrt(a) * z0 + std::sqrt(1 - a) * x;
     }
     const int total = p.sampler == Sampler::Ddim ? static_cast<int>(ddimTs.size() - first) : p.steps;
-    auto report = [&](int step) {
+    auto report = [&](int step, const at::Tensor &latest) {
         // On a GPU the work is queued: wait for it, so progress (and cancel) follow what was computed.
-        if (x.is_cuda())
-            (void)x.flatten()[0].item<float>();
+        if (latest.is_cuda())
+            (void)latest.flatten()[0].item<float>();
         if (progress && !progress(step, total))
             throw Cancelled();
     };
-    report(0);
+    report(0, x);
     if (p.sampler == Sampler::Ddim) {
-        const auto &ts = ddimTs;
-        const auto &ac = schedule::alphasCumprod();
-        for (std::size_t i = first; i < ts.size(); ++i) {
-            const double a = ac[static_cast<std::size_t>(ts[i])], aPrev = schedule::ddimAlphaPrev(ts, i);
-            const auto eps = d->predict(x, ts[i], context, hint, p);
-            const double sigma = p.eta * std::sqrt((1 - aPrev) / (1 - a)) * std::sqrt(1 - a / aPrev);
-            const auto x0 = (x - std::sqrt(1 - a) * eps) / std::sqrt(a);
-            x = std::sqrt(aPrev) * x0 + std::sqrt(std::max(0.0, 1 - aPrev - sigma * sigma)) * eps;
-            if (sigma > 0)
-                x = x + sigma * noise();
-            report(static_cast<int>(i - first) + 1);
-        }
+        x = ddimSample(
+            x, ddimTs, first, p.eta, [&](const at::Tensor &latent, double t) { return d->predict(latent, t, context, hint, p); },
+            noise, report);
     } else {
         const auto [ts, sigmas] = eulerSchedule(p.steps);
         x = x * sigmas[0];
@@ -250,7 +277,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
             x = x + (x - denoised) / s * (down - s);
             if (next > 0)
                 x = x + up * noise();
-            report(static_cast<int>(i) + 1);
+            report(static_cast<int>(i) + 1, x);
         }
     }
     return toImage(d->vae.decode(x.to(d->type)));

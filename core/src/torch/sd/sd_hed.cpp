@@ -75,32 +75,51 @@ void HedDetector::save(const std::string &path) const
     out.write(path);
 }
 
-Image HedDetector::detect(const Image &rgb) const
+namespace {
+// The mean of the five side outputs, each resized to the input (bilinear,
+// pixel centres aligned as cv2.INTER_LINEAR), then its sigmoid in float64 as
+// the annotator computes it: in float32, strong edges would reach exactly 1
+// and give byte 255 where the annotator gives 254. [h, w] doubles.
+at::Tensor edges(HedDetector::Impl &d, const Image &rgb)
 {
     if (rgb.isNull() || rgb.channels() != 3)
         throw std::invalid_argument("edge detection needs an RGB image");
-    std::lock_guard lock(d->mutex);
-    c10::InferenceMode inference;
     const auto h0 = rgb.height(), w0 = rgb.width();
     auto x = at::from_blob(const_cast<std::uint8_t *>(rgb.data()), {h0, w0, 3}, at::kByte)
                  .permute({2, 0, 1})
                  .unsqueeze(0)
                  .to(at::kFloat);
-    x = x - d->mean();
+    x = x - d.mean();
     auto sum = at::zeros({1, 1, h0, w0});
-    // The annotator truncates to bytes (no rounding); so does the cast at the end.
-    for (std::size_t b = 0; b < d->blocks.size(); ++b) {
+    for (std::size_t b = 0; b < d.blocks.size(); ++b) {
         if (b > 0)
             x = at::max_pool2d(x, {2, 2}, {2, 2});
-        for (const auto &conv : d->blocks[b].convs)
+        for (const auto &conv : d.blocks[b].convs)
             x = at::relu(conv(x));
-        const auto side = d->blocks[b].projection(x);
+        const auto side = d.blocks[b].projection(x);
         sum += at::upsample_bilinear2d(side, {h0, w0}, /*align_corners=*/false);
     }
-    const auto edge = (at::sigmoid(sum / static_cast<double>(d->blocks.size())) * 255.0).clamp(0, 255).to(at::kByte).contiguous();
-    Image out(w0, h0, 1);
+    return at::sigmoid((sum / static_cast<double>(d.blocks.size())).to(at::kDouble))[0][0];
+}
+} // namespace
+
+Image HedDetector::detect(const Image &rgb) const
+{
+    std::lock_guard lock(d->mutex);
+    c10::InferenceMode inference;
+    // The annotator truncates to bytes (no rounding); so does the cast.
+    const auto edge = (edges(*d, rgb) * 255.0).clamp(0, 255).to(at::kByte).contiguous();
+    Image out(rgb.width(), rgb.height(), 1);
     std::copy_n(edge.data_ptr<std::uint8_t>(), out.byteCount(), out.data());
     return out;
+}
+
+std::vector<float> HedDetector::edgeStrength(const Image &rgb) const
+{
+    std::lock_guard lock(d->mutex);
+    c10::InferenceMode inference;
+    const auto edge = edges(*d, rgb).to(at::kFloat).contiguous();
+    return {edge.data_ptr<float>(), edge.data_ptr<float>() + edge.numel()};
 }
 
 } // namespace diffss
