@@ -6,6 +6,8 @@
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 #include "diffss/mask_ops.h"
+#include "diffss/diffusion.h"
+#include "diffss/models.h"
 #include "diffss/project.h"
 #include "diffss/ui/canvas.h"
 #include "diffss/ui/cleanup_dialog.h"
@@ -13,6 +15,7 @@
 #include "studio_fixture.h"
 #include "testutils.h"
 #include "diffss/ui/mask_document.h"
+#include "diffss/ui/settings.h"
 
 #include <QApplication>
 #include <QFileDialog>
@@ -196,6 +199,78 @@ private slots:
         saveProject(ui::MainWindow::recoveryPath().toStdString(), project);
         QVERIFY(QFile::rename(original, movedTo));
         painted = project.mask;
+    }
+
+    void autoMaskRunsIsnetAsOneUndoStep()
+    {
+        const QString shared = testutils::sharedDataDir();
+        const QString image = shared.isEmpty() ? dir_.filePath("spotted_ball/1.jpg") : shared + "/dev-fss/duck_toy/1.jpg";
+        auto window = openStudio(image);
+        QVERIFY(window);
+        QUndoStack *undo = window->document()->undoStack();
+        const int before = undo->count();
+
+        // Without the model: the studio offers to fetch it; declined, nothing changes.
+        ui::settings::diffusionFolder.set(dir_.filePath("no-models"));
+        {
+            DialogAnswerer decline({QMessageBox::No});
+            QSignalSpy finished(window.get(), &ui::MainWindow::autoMaskFinished);
+            window->autoMask();
+            QTRY_VERIFY(decline.messages.join(' ').contains("ISNet"));
+            QCOMPARE(finished.count(), 0);
+            QCOMPARE(undo->count(), before);
+        }
+
+        const QString models = QString::fromStdString(defaultModelsFolder());
+        if (!QFileInfo::exists(QDir(models).filePath(QString::fromStdString(modelInfo("isnet").file))))
+            QSKIP(qPrintable("ISNet is not in " + models + " (diffss models fetch isnet): the run with the model is skipped"));
+        ui::settings::diffusionFolder.set(models);
+        QSignalSpy finished(window.get(), &ui::MainWindow::autoMaskFinished);
+        window->autoMask();
+        QVERIFY(finished.wait(180000));
+        QVERIFY(finished.first().first().toBool());
+        QCOMPARE(undo->count(), before + 1); // one undo step
+        const Mask whole = window->mask();
+        QVERIFY(whole.count() > 0);
+        if (!shared.isEmpty()) {
+            const Mask truth = loadMaskFor((shared + "/dev-fss/duck_toy/1.png").toStdString(), whole.width(), whole.height()).mask;
+            std::size_t inter = 0, uni = 0;
+            for (int y = 0; y < whole.height(); ++y)
+                for (int x = 0; x < whole.width(); ++x) {
+                    inter += whole.at(x, y) && truth.at(x, y);
+                    uni += whole.at(x, y) || truth.at(x, y);
+                }
+            QVERIFY2(inter > 0.8 * uni, qPrintable(QString("IoU %1").arg(double(inter) / uni)));
+        }
+
+        // Inside a drawn region only: nothing outside it is object.
+        const QRect region(0, 0, whole.width() / 2, whole.height() / 2);
+        window->canvas()->setRegion(region);
+        QCOMPARE(window->canvas()->region(), region);
+        window->autoMask();
+        QVERIFY(finished.wait(180000));
+        const Mask inside = window->mask();
+        for (int y = 0; y < inside.height(); ++y)
+            for (int x = 0; x < inside.width(); ++x)
+                if (!region.contains(x, y))
+                    QVERIFY(!inside.at(x, y));
+        undo->undo();
+        QVERIFY(window->mask() == whole);
+    }
+
+    void aHugeProjectIsRefusedFromItsSize()
+    {
+        const QString path = dir_.filePath("huge.diffss");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QVERIFY(f.resize(200 << 20));
+        f.close();
+        ui::MainWindow window;
+        QSignalSpy failed(&window, &ui::MainWindow::loadFailed);
+        QVERIFY(!window.openProject(path));
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(failed.first().first().toString().contains("MiB"), qPrintable(failed.first().first().toString()));
+        QFile::remove(path);
     }
 
     void recoveryThatCannotLoadKeepsTheWork()

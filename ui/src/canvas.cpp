@@ -57,6 +57,7 @@ Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(
         buildPyramid();
         rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
         polygon_.clear();
+        setRegion({}); // a new image: the old rectangle means nothing
         fitToWindow();
     });
 }
@@ -65,8 +66,19 @@ void Canvas::setTool(Tool tool)
 {
     tool_ = tool;
     polygon_.clear();
-    setCursor(tool == Tool::Polygon || tool == Tool::Fill ? Qt::CrossCursor : Qt::BlankCursor);
+    setCursor(tool == Tool::Polygon || tool == Tool::Fill || tool == Tool::Region ? Qt::CrossCursor : Qt::BlankCursor);
     update();
+}
+
+void Canvas::setRegion(const QRect &region)
+{
+    const QRect clipped = doc_->isEmpty() ? QRect() : region.normalized().intersected(QRect(0, 0, doc_->image().width(), doc_->image().height()));
+    const QRect next = clipped.width() >= 2 && clipped.height() >= 2 ? clipped : QRect();
+    if (next == region_)
+        return;
+    region_ = next;
+    update();
+    emit regionChanged(region_);
 }
 
 void Canvas::setBrushRadius(double radius)
@@ -241,6 +253,14 @@ void Canvas::paintEvent(QPaintEvent *event)
             shown << cursor_;
         painter.drawPolyline(shown);
     }
+    if (!region_.isEmpty()) {
+        const QRectF shown(toWidget(region_.topLeft()), toWidget(QPointF(region_.right() + 1, region_.bottom() + 1)));
+        painter.setRenderHint(QPainter::Antialiasing, false);
+        painter.setPen(QPen(Qt::black, 3));
+        painter.drawRect(shown);
+        painter.setPen(QPen(QColor(255, 214, 0), 1.5, Qt::DashLine));
+        painter.drawRect(shown);
+    }
     const bool brushLike = tool_ == Tool::Brush || tool_ == Tool::Eraser || tool_ == Tool::ObjectScribble
         || tool_ == Tool::BackgroundScribble;
     if (brushLike && cursor_.x() >= 0 && !panning_) {
@@ -274,6 +294,7 @@ void Canvas::mousePressEvent(QMouseEvent *event)
         doc_->beginStroke(Layer::BackgroundScribbles, !(event->modifiers() & Qt::ShiftModifier), radius_, imagePoint(pos));
         break;
     case Tool::Polygon: polygon_ << toImage(pos); update(); break;
+    case Tool::Region: regionFrom_ = toImage(pos); break;
     case Tool::Fill: {
         const QPointF p = toImage(pos);
         Mask filled = doc_->mask();
@@ -299,6 +320,8 @@ void Canvas::mouseMoveEvent(QMouseEvent *event)
     if (doc_->inStroke())
         doc_->extendStroke(imagePoint(pos));
     const QPointF ip = toImage(pos);
+    if (tool_ == Tool::Region && regionFrom_.x() >= 0 && (event->buttons() & Qt::LeftButton))
+        setRegion(QRectF(regionFrom_, ip).normalized().toAlignedRect());
     const QPoint pixel(int(std::floor(ip.x())), int(std::floor(ip.y())));
     emit cursorMoved(pixel, !doc_->isEmpty() && pixel.x() >= 0 && pixel.y() >= 0 && pixel.x() < doc_->image().width()
                                 && pixel.y() < doc_->image().height());
@@ -315,6 +338,12 @@ void Canvas::mouseReleaseEvent(QMouseEvent *event)
     if (panning_ && (event->button() == Qt::MiddleButton || event->button() == Qt::LeftButton)) {
         panning_ = false;
         setTool(tool_); // restores the tool's cursor
+        return;
+    }
+    if (event->button() == Qt::LeftButton && tool_ == Tool::Region && regionFrom_.x() >= 0) {
+        // A click without a drag clears the region.
+        setRegion(QRectF(regionFrom_, toImage(event->position())).normalized().toAlignedRect());
+        regionFrom_ = QPointF(-1, -1);
         return;
     }
     if (event->button() == Qt::LeftButton && doc_->inStroke()) {
@@ -374,6 +403,10 @@ void Canvas::keyPressEvent(QKeyEvent *event)
         if (!polygon_.isEmpty()) {
             polygon_.clear();
             update();
+            return;
+        }
+        if (!region_.isEmpty()) {
+            setRegion({});
             return;
         }
         break;

@@ -22,6 +22,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
+#include <QEventLoop>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -30,6 +31,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QSlider>
 #include <QStandardPaths>
@@ -112,7 +114,10 @@ MainWindow::MainWindow(QWidget *parent)
     connect(cancel_, &QPushButton::clicked, this, [this] {
         if (cancelCompletion_)
             *cancelCompletion_ = true;
+        if (cancelAutoMask_)
+            *cancelAutoMask_ = true;
     });
+    connect(&autoMask_, &QFutureWatcher<AutoMaskOutcome>::finished, this, &MainWindow::finishAutoMask);
 
     statusBar()->addWidget(imageLabel_);
     statusBar()->addWidget(cursorLabel_, 1);
@@ -282,9 +287,53 @@ bool MainWindow::loadProjectFile(const QString &path)
 
 bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportImage)
 {
+    // Reading and decoding (the project, its image, mask and variants) runs
+    // on a worker; the window keeps painting, and a long load shows a
+    // progress dialog that can abandon it.
+    struct Loaded {
+        std::optional<Project> project;
+        std::optional<LoadedImage> image;
+        std::string error, errorPath;
+    };
+    QFutureWatcher<Loaded> watcher;
+    QEventLoop wait;
+    connect(&watcher, &QFutureWatcher<Loaded>::finished, &wait, &QEventLoop::quit);
+    watcher.setFuture(QtConcurrent::run([path = path.toStdString(), image = supportImage.toStdString()] {
+        Loaded out;
+        try {
+            out.project = loadProject(path, {}, image);
+            out.image = loadImage(out.project->supportImage);
+        } catch (const IoError &e) {
+            out.error = e.what();
+            out.errorPath = e.path();
+        } catch (const std::exception &e) {
+            out.error = e.what();
+        }
+        return out;
+    }));
+    QProgressDialog busy(tr("Loading %1...").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 0, this);
+    busy.setWindowModality(Qt::WindowModal);
+    busy.setMinimumDuration(400);
+    connect(&busy, &QProgressDialog::canceled, &wait, &QEventLoop::quit);
+    if (!watcher.isFinished())
+        wait.exec();
+    busy.reset();
+    if (!watcher.isFinished()) {
+        // Abandoned: the worker finishes on its own and its result is dropped.
+        statusBar()->showMessage(tr("Loading %1 cancelled").arg(QFileInfo(path).fileName()), 6000);
+        emit loadFailed(tr("cancelled"));
+        return false;
+    }
+    Loaded result = watcher.result();
+    if (!result.project || !result.image) {
+        failedFile_ = QString::fromStdString(result.errorPath);
+        showError(QString::fromStdString(result.error));
+        emit loadFailed(QString::fromStdString(result.error));
+        return false;
+    }
     try {
-        Project project = loadProject(path.toStdString(), {}, supportImage.toStdString());
-        LoadedImage image = loadImage(project.supportImage);
+        Project project = std::move(*result.project);
+        LoadedImage image = std::move(*result.image);
         info_ = image.info;
         histogram_->setImage(image.image);
         doc_->reset(std::move(image.image), std::move(project.mask), QString::fromStdString(project.supportImage));
@@ -310,11 +359,6 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
         updateTitle();
         emit loaded();
         return true;
-    } catch (const IoError &e) {
-        failedFile_ = QString::fromStdString(e.path());
-        showError(QString::fromStdString(e.what()));
-        emit loadFailed(QString::fromStdString(e.what()));
-        return false;
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
         emit loadFailed(QString::fromStdString(e.what()));

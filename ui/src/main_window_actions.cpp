@@ -21,6 +21,9 @@
 #include <QFileDialog>
 #include <QInputDialog>
 #include <QMenuBar>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QToolBar>
 #include <QMessageBox>
 #include <QStatusBar>
 #include <QUndoStack>
@@ -97,6 +100,8 @@ void MainWindow::createActions()
     edit->addAction(undo);
     edit->addAction(redo);
     edit->addSeparator();
+    QAction *autoMaskAction = edit->addAction(tr("&Auto Mask (ISNet)"), QKeySequence(tr("A")), this, &MainWindow::autoMask);
+    autoMaskAction->setToolTip(tr("Auto mask (A): the salient object, or the object inside the drawn region (R); scribbles then refine it"));
     edit->addAction(tr("&Complete Mask from Scribbles"), QKeySequence(tr("Ctrl+Return")), this, &MainWindow::completeMask);
     edit->addAction(tr("&Invert Mask"), QKeySequence(tr("Ctrl+I")), this, [this] {
         doc_->replaceLayer(Layer::Mask, inverted(doc_->mask()), tr("Invert mask"));
@@ -137,7 +142,11 @@ void MainWindow::createActions()
         {QT_TR_NOOP("Bac&kground Scribble"), "W", Tool::BackgroundScribble},
         {QT_TR_NOOP("&Polygon Fill"), "P", Tool::Polygon},
         {QT_TR_NOOP("&Flood Fill"), "G", Tool::Fill},
+        {QT_TR_NOOP("&Region for Auto Mask"), "R", Tool::Region},
     };
+    toolBar_ = addToolBar(tr("Tools"));
+    toolBar_->setObjectName(QStringLiteral("toolsToolBar"));
+    toolBar_->setToolButtonStyle(Qt::ToolButtonTextOnly);
     for (const auto &t : toolList) {
         QAction *a = tools->addAction(tr(t.name));
         a->setShortcut(QKeySequence(QString::fromLatin1(t.key)));
@@ -146,7 +155,27 @@ void MainWindow::createActions()
         group->addAction(a);
         const Tool tool = t.tool;
         connect(a, &QAction::triggered, this, [this, tool] { canvas_->setTool(tool); });
+        a->setToolTip(QStringLiteral("%1 (%2)").arg(a->text().remove(QLatin1Char('&')), QString::fromLatin1(t.key)));
+        toolBar_->addAction(a);
     }
+    toolBar_->addSeparator();
+    toolBar_->addAction(autoMaskAction);
+    // The brush size, always in view; [ and ] change it too.
+    auto *brush = new QSpinBox(toolBar_);
+    brush->setRange(1, 500);
+    brush->setSuffix(tr(" px"));
+    brush->setPrefix(tr("Brush "));
+    brush->setToolTip(tr("Brush radius ([ and ])"));
+    brush->setValue(qRound(canvas_->brushRadius()));
+    toolBar_->addWidget(brush);
+    connect(brush, &QSpinBox::valueChanged, this, [this](int value) {
+        if (qRound(canvas_->brushRadius()) != value)
+            canvas_->setBrushRadius(value);
+    });
+    connect(canvas_, &Canvas::brushRadiusChanged, brush, [brush](double radius) {
+        const QSignalBlocker block(brush);
+        brush->setValue(qRound(radius));
+    });
     tools->addSeparator();
     tools->addAction(tr("Smaller Brush"), QKeySequence(tr("[")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() / 1.2); });
     tools->addAction(tr("Larger Brush"), QKeySequence(tr("]")), this, [this] { canvas_->setBrushRadius(canvas_->brushRadius() * 1.2); });

@@ -8,19 +8,14 @@
 
 #include "diffss/image.h"
 #include "diffss/isnet.h"
+#include "diffss/mask_ops.h"
 #include "diffss/segmenter.h"
 
 #include <optional>
 
 namespace diffss {
 
-// A rectangle in image pixels (clamped to the image when used).
-struct PixelRect {
-    int x = 0;
-    int y = 0;
-    int width = 0;
-    int height = 0;
-};
+// Regions are PixelRects (mask_ops.h) in image pixels, clamped to the image when used.
 
 struct AutoMaskOptions {
     double threshold = 0.5;   // probability at and above which a pixel is object

@@ -12,7 +12,7 @@
 
 namespace diffss::ui {
 
-enum class Tool { Brush, Eraser, ObjectScribble, BackgroundScribble, Polygon, Fill };
+enum class Tool { Brush, Eraser, ObjectScribble, BackgroundScribble, Polygon, Fill, Region };
 
 // The editing view of a MaskDocument: zoom about the cursor (wheel), pan
 // (middle button, or space + drag), brush and eraser with a cursor outline,
@@ -42,6 +42,11 @@ public:
     void fitToWindow();
     void panBy(QPointF delta);
 
+    // The rectangle drawn with Tool::Region (image pixels, clipped to the
+    // image); empty when there is none. Auto mask works inside it.
+    QRect region() const { return region_; }
+    void setRegion(const QRect &region);
+
     QPointF toImage(QPointF widgetPoint) const;
     QPointF toWidget(QPointF imagePoint) const;
 
@@ -50,6 +55,7 @@ signals:
     void zoomChanged(double zoom);
     void brushRadiusChanged(double radius);
     void fileDropped(const QString &path);
+    void regionChanged(const QRect &region);
 
 protected:
     void paintEvent(QPaintEvent *event) override;
@@ -90,6 +96,8 @@ private:
     std::vector<QImage> imageLevels_;
     std::vector<QImage> overlayLevels_;
     QVector<QPointF> polygon_;
+    QRect region_;
+    QPointF regionFrom_{-1, -1}; // image point where a region drag started
     QPointF cursor_{-1, -1};
     bool spaceHeld_ = false;
     bool panning_ = false;

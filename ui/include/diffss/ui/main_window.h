@@ -18,6 +18,7 @@ class QMenu;
 class QProgressBar;
 class QPushButton;
 class QSlider;
+class QToolBar;
 
 namespace diffss::ui {
 
@@ -51,6 +52,14 @@ public:
     void openDemo();
     // Runs GrabCut from the scribbles; completionFinished() follows.
     void completeMask();
+    // Runs ISNet (the salient-object network) on the image, or inside the
+    // rectangle drawn with the Region tool, on a worker; the result replaces
+    // the mask as one undo step, and scribbles then refine it (Complete Mask
+    // takes it as the prior). Offers to fetch the model when it is missing.
+    // autoMaskFinished() follows.
+    void autoMask();
+    // Where the studio looks for ISNet: the models folder of Settings.
+    static QString isnetPath();
 
     MaskDocument *document() const { return doc_; }
     BatchPanel *batchPanel() const { return batch_; }
@@ -72,6 +81,7 @@ signals:
     void loaded();
     void loadFailed(const QString &message);
     void completionFinished(bool changed);
+    void autoMaskFinished(bool changed);
     void autosaved();
     // A recovery copy that could not be loaded was kept at this path.
     void recoveryKept(const QString &path);
@@ -128,6 +138,17 @@ private:
     std::shared_ptr<std::atomic_bool> cancelCompletion_;
     QFutureWatcher<std::optional<Mask>> completion_;
     QFutureWatcher<QString> autosave_;
+    struct AutoMaskOutcome {
+        std::optional<Mask> mask;
+        QString error;
+        double seconds = 0;
+    };
+    std::shared_ptr<std::atomic_bool> cancelAutoMask_;
+    QFutureWatcher<AutoMaskOutcome> autoMask_;
+    QString autoMaskImage_; // the image the running auto mask was started on
+    void finishAutoMask();
+    bool fetchIsnetInteractively();
+    QToolBar *toolBar_ = nullptr;
     bool autosaveReported_ = true; // the last write's result was handled
 };
 
