@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 
 namespace diffss {
 
@@ -57,12 +58,22 @@ const char *toString(Sampler sampler) { return sampler == Sampler::Ddim ? "ddim"
 DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control)
 {
     const std::filesystem::path dir(folder);
-    const char *controlName = control == ControlType::Segmentation ? "seg" : control == ControlType::Scribble ? "scribble" : "softedge";
+    // The first of the names that is there, else the first (named when it is missing).
+    auto first = [&](std::initializer_list<std::string> names) {
+        for (const auto &n : names) {
+            std::error_code ec;
+            if (std::filesystem::is_regular_file(dir / n, ec))
+                return (dir / n).string();
+        }
+        return (dir / *names.begin()).string();
+    };
+    const std::string v11 = control == ControlType::Segmentation ? "seg" : control == ControlType::Scribble ? "scribble" : "softedge";
+    const std::string v10 = control == ControlType::Segmentation ? "seg" : control == ControlType::Scribble ? "scribble" : "hed";
     DiffusionFiles f;
-    f.checkpoint = (dir / "v1-5-pruned-emaonly.safetensors").string();
-    f.controlNet = (dir / (std::string("control_v11p_sd15_") + controlName + ".safetensors")).string();
+    f.checkpoint = first({"v1-5-pruned-emaonly.safetensors", "v1-5-pruned-emaonly.ckpt"});
+    f.controlNet = first({"control_v11p_sd15_" + v11 + ".safetensors", "control_v11p_sd15_" + v11 + ".pth", "control_sd15_" + v10 + ".pth"});
     f.merges = (dir / "bpe_simple_vocab_16e6.txt.gz").string();
-    f.hed = (dir / "ControlNetHED.safetensors").string();
+    f.hed = first({"ControlNetHED.safetensors", "ControlNetHED.pth"});
     return f;
 }
 

@@ -11,6 +11,9 @@
 #include "sd/sd_sampling.h"
 #include "testutils.h"
 
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -354,6 +357,57 @@ private Q_SLOTS:
         QCOMPARE(SafetensorsFile::open(half.controlNet).tensor("control_model.zero_convs.0.0.weight").dtype, DType::F16);
         const auto loaded16 = DiffusionPipeline::load(half, config);
         QVERIFY(meanAbsDiff(loaded16->generate(control, params(3)), original->generate(control, params(3))) < 2.0);
+    }
+
+    // The files users download are torch.save checkpoints: written by
+    // Debian's torch.save from our .safetensors, they give the same image.
+    void torchSaveFilesGenerateTheSameImage()
+    {
+        if (!QFileInfo(QStringLiteral("/usr/bin/python3")).isExecutable())
+            QSKIP("no /usr/bin/python3 to write torch.save files");
+        const auto config = DiffusionConfig::tiny();
+        const auto original = DiffusionPipeline::random(config, 13, merges_.toStdString());
+        const auto hed = HedDetector::random(4);
+        const QString st = dir_.path() + "/twins", pth = dir_.path() + "/twins/pth", v10 = dir_.path() + "/twins/v10";
+        QVERIFY(QDir().mkpath(pth) && QDir().mkpath(v10));
+        original->saveCheckpoint((st + "/sd.safetensors").toStdString());
+        original->saveControlNet((st + "/control.safetensors").toStdString());
+        hed->save((st + "/hed.safetensors").toStdString());
+        const std::pair<QString, QStringList> conversions[] = {
+            {"sd.safetensors", {pth + "/v1-5-pruned-emaonly.ckpt", "--ckpt"}},
+            {"control.safetensors", {pth + "/control_v11p_sd15_seg.pth", "--strip", "control_model."}},
+            {"control.safetensors", {pth + "/control16.pth", "--strip", "control_model.", "--half"}},
+            {"hed.safetensors", {pth + "/ControlNetHED.pth"}},
+            {"control.safetensors", {v10 + "/control_sd15_seg.pth"}},   // ControlNet 1.0: prefixed keys
+        };
+        QStringList args{QStringLiteral(DIFFSS_SOURCE_DIR "/tests/core/safetensors_to_torch.py")};
+        for (const auto &[from, options] : conversions)
+            args << (st + "/" + from) << options << QStringLiteral(";");
+        QProcess p;
+        p.setProcessChannelMode(QProcess::MergedChannels);
+        p.start(QStringLiteral("/usr/bin/python3"), args);
+        QVERIFY(p.waitForFinished(120000));
+        if (p.exitCode() == 3)
+            QSKIP(qPrintable(QString::fromUtf8(p.readAll()).trimmed()));
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, p.readAll().constData());
+        DiffusionFiles files = diffusionFilesIn(pth.toStdString(), ControlType::Segmentation);
+        QVERIFY2(QString::fromStdString(files.checkpoint).endsWith(".ckpt"), files.checkpoint.c_str());
+        QVERIFY2(QString::fromStdString(files.controlNet).endsWith("control_v11p_sd15_seg.pth"), files.controlNet.c_str());
+        QVERIFY2(QString::fromStdString(files.hed).endsWith("ControlNetHED.pth"), files.hed.c_str());
+        files.merges = merges_.toStdString();
+        const Image control = pattern(64, 64, 1);
+        const Image expected = original->generate(control, params(3));
+        QVERIFY(DiffusionPipeline::load(files, config)->generate(control, params(3)) == expected);
+        DiffusionFiles half = files;
+        half.controlNet = (pth + "/control16.pth").toStdString();
+        QVERIFY(meanAbsDiff(DiffusionPipeline::load(half, config)->generate(control, params(3)), expected) < 2.0);
+        DiffusionFiles old = diffusionFilesIn(v10.toStdString(), ControlType::Segmentation);
+        QVERIFY2(QString::fromStdString(old.controlNet).endsWith("control_sd15_seg.pth"), old.controlNet.c_str());
+        old.checkpoint = files.checkpoint;
+        old.merges = files.merges;
+        QVERIFY(DiffusionPipeline::load(old, config)->generate(control, params(3)) == expected);
+        const Image photo = pattern(72, 56, 0);
+        QVERIFY(HedDetector::load(files.hed)->detect(photo) == hed->detect(photo));
     }
 
     void wrongWeightsAreReportedByNameAllAtOnce()

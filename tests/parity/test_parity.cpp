@@ -91,7 +91,7 @@ Compared compare(const at::Tensor &ours, const at::Tensor &ref)
 }
 
 // Loads one network's parameters from a reference file.
-void load(sd::ParamStore &store, const SafetensorsFile &file, const std::string &prefix, const std::string &path)
+void load(sd::ParamStore &store, const sd::WeightsFile &file, const std::string &prefix, const std::string &path)
 {
     for (bool copy : {false, true}) {
         sd::Problems problems(path);
@@ -138,6 +138,7 @@ class TestParity : public QObject {
     DiffusionConfig config_ = parityConfig();
     std::vector<int> latent_;   // h, w
     std::unique_ptr<SafetensorsFile> io_, ldm_;
+    std::unique_ptr<sd::WeightsFile> weights_;
 
     std::string path(const char *name) const { return QDir(dir_.path()).filePath(name).toStdString(); }
 
@@ -198,6 +199,7 @@ private Q_SLOTS:
         qInfo("reference (%s sizes) ran in %.1f s", full ? "SD 1.5" : "tiny", timer.elapsed() / 1000.0);
         io_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path("io.safetensors")));
         ldm_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path("ldm.safetensors")));
+        weights_ = std::make_unique<sd::WeightsFile>(sd::WeightsFile::open(path("ldm.safetensors")));
         at::set_num_threads(full ? 2 : 1);
     }
 
@@ -238,9 +240,9 @@ private Q_SLOTS:
         const sd::UNet unet(sd::Scope(unetStore), config_);
         const sd::ControlNet control(sd::Scope(controlStore), config_);
         const sd::ControlNet controlBare(sd::Scope(bareStore), config_);
-        load(unetStore, *ldm_, "model.diffusion_model.", path("ldm.safetensors"));
-        load(controlStore, *ldm_, "control_model.", path("ldm.safetensors"));
-        const auto bareFile = SafetensorsFile::open(path("control_bare.safetensors"));
+        load(unetStore, *weights_, "model.diffusion_model.", path("ldm.safetensors"));
+        load(controlStore, *weights_, "control_model.", path("ldm.safetensors"));
+        const auto bareFile = sd::WeightsFile::open(path("control_bare.safetensors"));
         load(bareStore, bareFile, "", path("control_bare.safetensors"));
 
         const auto x = tensorOf(*io_, "unet.x"), t = tensorOf(*io_, "unet.t").to(at::kFloat);
@@ -272,7 +274,7 @@ private Q_SLOTS:
         c10::InferenceMode inference;
         sd::ParamStore store(sd::Init::Meta, 0);
         const sd::Vae vae(sd::Scope(store), config_);
-        load(store, *ldm_, "first_stage_model.", path("ldm.safetensors"));
+        load(store, *weights_, "first_stage_model.", path("ldm.safetensors"));
         if (!fullRun()) {
             // Encoder, quant_conv, the distribution's mean, times the latent scale.
             check("VAE encoder (mean x 0.18215)", compare(vae.encode(tensorOf(*io_, "vae.image")), tensorOf(*io_, "vae.latent")),
@@ -326,8 +328,8 @@ private Q_SLOTS:
         sd::ParamStore unetStore(sd::Init::Meta, 0), controlStore(sd::Init::Meta, 0);
         const sd::UNet unet(sd::Scope(unetStore), config_);
         const sd::ControlNet control(sd::Scope(controlStore), config_);
-        load(unetStore, *ldm_, "model.diffusion_model.", path("ldm.safetensors"));
-        load(controlStore, *ldm_, "control_model.", path("ldm.safetensors"));
+        load(unetStore, *weights_, "model.diffusion_model.", path("ldm.safetensors"));
+        load(controlStore, *weights_, "control_model.", path("ldm.safetensors"));
         const auto context = tensorOf(*io_, "ddim.context");
         const auto hint1 = tensorOf(*io_, "ddim.hint");
         const auto hint = at::cat({hint1, hint1});

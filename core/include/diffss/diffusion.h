@@ -76,11 +76,13 @@ struct DiffusionFiles {
     std::string hed;          // optional: ControlNetHED.safetensors for softedge/scribble maps (else classical edges)
 };
 
-// The models folder convention (see README):
-//   <folder>/v1-5-pruned-emaonly.safetensors
-//   <folder>/control_v11p_sd15_seg.safetensors (scribble, softedge)
+// The models folder convention (see README), each file also read as the
+// torch.save checkpoint users download (weights only, never executed):
+//   <folder>/v1-5-pruned-emaonly.safetensors, or .ckpt
+//   <folder>/control_v11p_sd15_seg.safetensors (scribble, softedge), or .pth,
+//     or ControlNet 1.0's control_sd15_seg.pth (scribble, hed)
 //   <folder>/bpe_simple_vocab_16e6.txt.gz
-//   <folder>/ControlNetHED.safetensors (optional)
+//   <folder>/ControlNetHED.safetensors, or .pth (optional)
 DiffusionFiles diffusionFilesIn(const std::string &folder, ControlType control);
 // The first file that is not there, as "<path> (what it is)"; empty if all are.
 std::string missingDiffusionFile(const DiffusionFiles &files);
@@ -127,7 +129,8 @@ using StepProgress = std::function<bool(int step, int steps)>;
 class DiffusionPipeline {
 public:
     ~DiffusionPipeline();
-    // Reads the three files; throws IoError (unreadable or corrupt file) or
+    // Reads the three files (.safetensors or torch.save .pth/.ckpt, whichever
+    // their content is); throws IoError (unreadable, corrupt or refused file) or
     // DiffusionError (wrong tensors).
     static std::unique_ptr<DiffusionPipeline> load(const DiffusionFiles &files, const DiffusionConfig &config = DiffusionConfig::sd15(),
                                                    const DiffusionOptions &options = {});

@@ -114,8 +114,8 @@ std::unique_ptr<DiffusionPipeline> DiffusionPipeline::load(const DiffusionFiles 
         throw DiffusionError("missing model file: " + missing);
     // Shapes first (meta tensors, nothing allocated), then the copies.
     auto impl = std::make_unique<Impl>(config, Init::Meta, 0, files.merges);
-    const auto checkpoint = SafetensorsFile::open(files.checkpoint);
-    const auto controlFile = SafetensorsFile::open(files.controlNet);
+    const auto checkpoint = WeightsFile::open(files.checkpoint);
+    const auto controlFile = WeightsFile::open(files.controlNet);
     // Older exports keep the text model one level up.
     const std::vector<std::string> textPrefixes{checkpointPrefix(DiffusionPart::TextEncoder), "cond_stage_model.transformer."};
     for (bool copy : {false, true}) {

@@ -48,7 +48,7 @@ HedDetector::~HedDetector() = default;
 std::unique_ptr<HedDetector> HedDetector::load(const std::string &path)
 {
     auto impl = std::make_unique<Impl>(Init::Meta, 0);
-    const auto file = SafetensorsFile::open(path);
+    const auto file = WeightsFile::open(path);
     for (bool copy : {false, true}) {
         Problems problems(path);
         loadPart(impl->store, file, {"", "netNetwork."}, problems, copy);

@@ -56,7 +56,17 @@ void Problems::throwIfAny() const
     throw DiffusionError(out.str());
 }
 
-void loadPart(ParamStore &store, const SafetensorsFile &file, const std::vector<std::string> &prefixes, Problems &problems,
+WeightsFile WeightsFile::open(const std::string &path)
+{
+    WeightsFile f;
+    if (looksLikeTorchCheckpoint(path))
+        f.pt_ = std::make_unique<TorchCheckpoint>(TorchCheckpoint::open(path));
+    else
+        f.st_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path));
+    return f;
+}
+
+void loadPart(ParamStore &store, const WeightsFile &file, const std::vector<std::string> &prefixes, Problems &problems,
               bool copy)
 {
     // The prefix the file uses: the first under which a parameter is found.
