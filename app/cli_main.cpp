@@ -19,7 +19,8 @@ Commands:
   segment    segment a folder of query images from a support set
   generate   generate auxiliary support variants
   eval       evaluate on a data set in FSS-1000 layout
-  models     list the known models and their state; 'models fetch isnet' gets ISNet
+  models     list the known models and their state; 'models fetch isnet' gets ISNet;
+             'models inspect FILE' lists the tensors of a weights file
 
 Run 'diffss <command> --help' for a command's options.
 

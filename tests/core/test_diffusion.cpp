@@ -496,6 +496,37 @@ private Q_SLOTS:
         QCOMPARE(int(flat.row(32)[3 * 32 + 2]), 200);
     }
 
+    void inspectListsTensorsAndTheLayoutTheyMatch()
+    {
+        const auto hed = HedDetector::random(6);
+        const std::string path = (dir_.path() + "/inspect_hed.safetensors").toStdString();
+        hed->save(path);
+        const WeightsListing listing = inspectWeights(path);
+        QCOMPARE(listing.format, std::string("safetensors"));
+        QCOMPARE(listing.tensors.size(), HedDetector::layout().size());
+        QCOMPARE(listing.layouts, (std::vector<std::string>{"HED annotator"}));
+        // One tensor short: a partial match, counted.
+        const auto file = SafetensorsFile::open(path);
+        std::vector<TensorRecord> records;
+        for (const auto &name : file.names()) {
+            const TensorView &t = file.tensor(name);
+            if (name != "block5.projection.bias")
+                records.push_back({name, t.dtype, t.shape, t.data, t.bytes});
+        }
+        const std::string partial = (dir_.path() + "/inspect_partial.safetensors").toStdString();
+        writeSafetensors(partial, records);
+        const auto layouts = inspectWeights(partial).layouts;
+        QCOMPARE(layouts.size(), std::size_t(1));
+        const auto n = HedDetector::layout().size();
+        const std::string expected = "HED annotator: partial, " + std::to_string(n - 1) + " of " + std::to_string(n);
+        QVERIFY2(layouts[0].find(expected) == 0, layouts[0].c_str());
+        // Tiny diffusion weights match no SD 1.5 layout.
+        const std::string tiny = (dir_.path() + "/inspect_tiny.safetensors").toStdString();
+        DiffusionPipeline::random(DiffusionConfig::tiny(), 1, merges_.toStdString())->saveCheckpoint(tiny);
+        QVERIFY(inspectWeights(tiny).layouts.empty());
+        QVERIFY_THROWS_EXCEPTION(IoError, inspectWeights((dir_.path() + "/missing.pth").toStdString()));
+    }
+
     void generatorMakesVariantsWithTheSupportMask()
     {
         DiffusionGeneratorOptions missing;

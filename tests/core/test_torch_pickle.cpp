@@ -4,6 +4,7 @@
 // the same tensors as their .safetensors twins; a pickle that calls
 // os.system is refused without running it; seeded mutations never crash.
 #include "diffss/error.h"
+#include "diffss/models.h"
 #include "diffss/safetensors.h"
 #include "diffss/torch_pickle.h"
 #include "testutils.h"
@@ -236,6 +237,53 @@ private Q_SLOTS:
         } catch (const IoError &e) {
             QCOMPARE(e.kind(), IoErrorKind::Corrupt);
         }
+    }
+
+    void inspectCommandListsOrRefuses()
+    {
+        const QString good = file("hand.pth"), attack = file("hand_attack.pth");
+        const auto bytes = handMadeCheckpoint();
+        testutils::writeAll(good, QByteArray(reinterpret_cast<const char *>(bytes.data()), static_cast<int>(bytes.size())));
+        Pickle p;
+        p.global("posix", "system").str("touch " + marker().toStdString()).op('\x85').op('R').op('.');
+        const auto evil = zip({{"archive/data.pkl", p.b}});
+        testutils::writeAll(attack, QByteArray(reinterpret_cast<const char *>(evil.data()), static_cast<int>(evil.size())));
+        auto run = [](const QString &path, QString *output) {
+            QProcess process;
+            process.setProcessChannelMode(QProcess::MergedChannels);
+            process.start(QStringLiteral(DIFFSS_CLI), {QStringLiteral("models"), QStringLiteral("inspect"), path});
+            process.waitForFinished(60000);
+            *output = QString::fromUtf8(process.readAll());
+            return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+        };
+        QString output;
+        QCOMPARE(run(good, &output), 0);
+        QVERIFY2(output.contains(QStringLiteral("torch.save checkpoint")) && output.contains(QStringLiteral("w  F32 [2, 3]"))
+                     && output.contains(QStringLiteral("v  F32 [3, 2]")),
+                 qPrintable(output));
+        QCOMPARE(run(attack, &output), 2);
+        QVERIFY2(output.contains(QStringLiteral("posix.system")), qPrintable(output));
+        QVERIFY(!QFileInfo::exists(marker()));
+    }
+
+    void modelsListTakesTheReleasesPickles()
+    {
+        const QString folder = file("models");
+        QVERIFY(QDir().mkpath(folder));
+        const auto bytes = handMadeCheckpoint();
+        testutils::writeAll(folder + "/ControlNetHED.pth", QByteArray(reinterpret_cast<const char *>(bytes.data()), static_cast<int>(bytes.size())));
+        Pickle p;
+        p.global("posix", "system").str("touch " + marker().toStdString()).op('\x85').op('R').op('.');
+        const auto evil = zip({{"archive/data.pkl", p.b}});
+        testutils::writeAll(folder + "/control_v11p_sd15_seg.pth", QByteArray(reinterpret_cast<const char *>(evil.data()), static_cast<int>(evil.size())));
+        const ModelStatus hed = modelStatus(modelInfo("hed"), folder.toStdString());
+        QCOMPARE(hed.state, ModelState::Present);
+        QVERIFY2(QString::fromStdString(hed.path).endsWith("ControlNetHED.pth"), hed.path.c_str());
+        const ModelStatus seg = modelStatus(modelInfo("controlnet-seg"), folder.toStdString());
+        QCOMPARE(seg.state, ModelState::Corrupt);
+        QVERIFY2(seg.problem.find("posix.system") != std::string::npos, seg.problem.c_str());
+        QCOMPARE(modelStatus(modelInfo("sd15"), folder.toStdString()).state, ModelState::Missing);
+        QVERIFY(!QFileInfo::exists(marker()));
     }
 
     // >= 3,000 seeded mutations: each reads or throws IoError, and every

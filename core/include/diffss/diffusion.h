@@ -64,6 +64,24 @@ struct TensorShape {
 };
 std::vector<TensorShape> checkpointLayout(const DiffusionConfig &config, DiffusionPart part);
 
+// A weights file as `diffss models inspect` lists it: its format, every
+// tensor (name, dtype, shape) and the known layouts its names and shapes
+// match in full ("Stable Diffusion 1.5 UNet (model.diffusion_model.)", ...,
+// "ControlNet 1.1 (bare keys)", "HED annotator"), or "partial" entries
+// (k of n tensors) when a layout is mostly but not completely there.
+struct WeightsListing {
+    struct Tensor {
+        std::string name, dtype;
+        std::vector<std::int64_t> shape;
+    };
+    std::string format;
+    std::vector<Tensor> tensors;
+    std::vector<std::string> layouts;
+};
+// Reads .safetensors, torch.save .pth/.ckpt (weights only, by content) and
+// .onnx (by name). Throws IoError saying why a file is refused.
+WeightsListing inspectWeights(const std::string &path);
+
 // The prefixes of that layout. ControlNet files may carry "control_model." or
 // no prefix; both load.
 const char *checkpointPrefix(DiffusionPart part);
@@ -171,6 +189,7 @@ public:
     static std::unique_ptr<HedDetector> load(const std::string &path);   // IoError, DiffusionError
     static std::unique_ptr<HedDetector> random(std::uint64_t seed);      // tests
     static std::int64_t parameterCount();
+    static std::vector<TensorShape> layout();   // names and shapes of its weights file
     void save(const std::string &path) const;
     Image detect(const Image &rgb) const;
     // The edge strength in 0..1 before the annotator's truncation to bytes

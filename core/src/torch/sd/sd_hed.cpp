@@ -67,6 +67,15 @@ std::int64_t HedDetector::parameterCount()
     return Impl(Init::Meta, 0).store.parameterCount();
 }
 
+std::vector<TensorShape> HedDetector::layout()
+{
+    const Impl meta(Init::Meta, 0);
+    std::vector<TensorShape> out;
+    for (std::size_t i = 0; i < meta.store.names().size(); ++i)
+        out.push_back({meta.store.names()[i], meta.store.tensors()[i].sizes().vec()});
+    return out;
+}
+
 void HedDetector::save(const std::string &path) const
 {
     std::lock_guard lock(d->mutex);

@@ -1,9 +1,12 @@
 #include "sd/sd_weights.h"
 
 #include "diffss/diffusion.h"
+#include "diffss/error.h"
+#include "diffss/onnx.h"
 #include "sd/sd_nets.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -181,6 +184,61 @@ std::vector<TensorShape> checkpointLayout(const DiffusionConfig &config, Diffusi
         out.push_back({prefix + store.names()[i], store.tensors()[i].sizes().vec()});
     for (const auto &name : store.ignored())   // CLIP's position ids
         out.push_back({prefix + name, {1, config.textLength}});
+    return out;
+}
+
+WeightsListing inspectWeights(const std::string &path)
+{
+    WeightsListing out;
+    const bool onnx = path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
+    if (onnx) {
+        const OnnxModel model = readOnnx(path);
+        out.format = "ONNX";
+        for (const auto &t : model.initializers)
+            out.tensors.push_back({t.name, toString(t.type), t.dims});
+    } else {
+        const auto file = sd::WeightsFile::open(path);
+        out.format = looksLikeTorchCheckpoint(path) ? "torch.save checkpoint (read weights-only)" : "safetensors";
+        for (const auto &name : file.names()) {
+            const TensorView &t = file.tensor(name);
+            out.tensors.push_back({name, toString(t.dtype), t.shape});
+        }
+    }
+    std::map<std::string, std::vector<std::int64_t>> have;
+    for (const auto &t : out.tensors)
+        have[t.name] = t.shape;
+
+    const DiffusionConfig sd15 = DiffusionConfig::sd15();
+    auto strip = [](std::vector<TensorShape> layout, const std::string &prefix, const std::string &replacement) {
+        for (auto &t : layout)
+            t.name = replacement + t.name.substr(prefix.size());
+        return layout;
+    };
+    const std::string textPrefix = checkpointPrefix(DiffusionPart::TextEncoder);
+    const std::pair<std::string, std::vector<TensorShape>> known[] = {
+        {"Stable Diffusion 1.5 UNet (model.diffusion_model.)", checkpointLayout(sd15, DiffusionPart::UNet)},
+        {"Stable Diffusion 1.5 VAE (first_stage_model.)", checkpointLayout(sd15, DiffusionPart::Vae)},
+        {"CLIP ViT-L/14 text encoder (" + textPrefix + ")", checkpointLayout(sd15, DiffusionPart::TextEncoder)},
+        {"CLIP ViT-L/14 text encoder (cond_stage_model.transformer.)",
+         strip(checkpointLayout(sd15, DiffusionPart::TextEncoder), textPrefix, "cond_stage_model.transformer.")},
+        {"ControlNet (control_model.)", checkpointLayout(sd15, DiffusionPart::ControlNet)},
+        {"ControlNet 1.1 (bare keys)", strip(checkpointLayout(sd15, DiffusionPart::ControlNet), "control_model.", "")},
+        {"HED annotator", HedDetector::layout()},
+    };
+    for (const auto &[title, layout] : known) {
+        std::size_t found = 0;
+        for (const auto &t : layout) {
+            const auto it = have.find(t.name);
+            // CLIP's position ids are listed as [1, 77] but some files store [77] or omit them.
+            if (it != have.end() && (it->second == t.shape || t.name.find("position_ids") != std::string::npos))
+                ++found;
+        }
+        if (found == layout.size())
+            out.layouts.push_back(title);
+        else if (2 * found >= layout.size())
+            out.layouts.push_back(title + ": partial, " + std::to_string(found) + " of " + std::to_string(layout.size())
+                                  + " tensors with the right name and shape");
+    }
     return out;
 }
 
