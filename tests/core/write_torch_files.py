@@ -8,6 +8,8 @@ Exit code 3 when torch is not installed (the C++ test then skips these cases).""
 import os
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ beside the oracle or in the source tree
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity'))
 
 

@@ -27,6 +27,8 @@ import struct
 import sys
 import types
 
+sys.dont_write_bytecode = True   # no __pycache__ beside the oracle or in the source tree
+
 
 # --------------------------------------------------------------------------- stand-ins
 
