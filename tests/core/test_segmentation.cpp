@@ -22,11 +22,24 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <set>
 
 using namespace diffss;
+
+namespace {
+
+// The classical cues alone, whether or not ISNet is installed here.
+ClassicOptions classicOnly()
+{
+    ClassicOptions options;
+    options.isnet = false;
+    return options;
+}
+
+} // namespace
 
 namespace {
 
@@ -285,7 +298,7 @@ private slots:
     void classicIsDeterministicAndSafeToShare()
     {
         const DemoSample support = makeDemoSample(0, 0), a = makeDemoSample(0, 1), b = makeDemoSample(0, 2);
-        auto segmenter = makeClassicSegmenter();
+        auto segmenter = makeClassicSegmenter(classicOnly());
         segmenter->prepare({Shot{support.image, support.mask, "support", false}});
         const Segmentation first = segmenter->segment(a.image);
         QCOMPARE(first.mask.width(), a.image.width());
@@ -310,7 +323,7 @@ private slots:
         const QString data = testutils::sharedDataDir();
         if (data.isEmpty() || !QFileInfo::exists(data + "/dev-fss"))
             QSKIP("../shared/data/dev-fss is not here");
-        auto segmenter = makeClassicSegmenter();
+        auto segmenter = makeClassicSegmenter(classicOnly());
         double oneShot = 0;
         for (const int shots : {1, 2}) {
             EvalOptions options;
@@ -332,12 +345,89 @@ private slots:
 
     void classicSegmentsTheDemoClasses()
     {
-        auto segmenter = makeClassicSegmenter();
+        auto segmenter = makeClassicSegmenter(classicOnly());
         const EvalResult r = evaluate(demo_.toStdString(), *segmenter);
         for (const ClassScore &c : r.classes)
             qInfo("%s IoU %.3f", c.name.c_str(), c.iou);
         qInfo("demo 1-shot mIoU %.3f", r.miou);
         QVERIFY2(r.miou >= 0.75, qPrintable(QString::number(r.miou)));
+    }
+
+    // Without the model the classical cues work alone and say so; a model
+    // path that is not there is reported, never an error.
+    void classicWithoutIsnetReportsItsCues()
+    {
+        ClassicOptions options;
+        options.isnetModel = (QDir::tempPath() + "/no-such-dir/isnet_fp16.onnx").toStdString();
+        auto segmenter = makeClassicSegmenter(options);
+        const ClassicIsnetState state = classicIsnetState(*segmenter);
+        QVERIFY(!state.used);
+        QVERIFY2(state.problem.find("not found") != std::string::npos, state.problem.c_str());
+        const std::vector<std::string> cues = segmenter->cues();
+        QVERIFY(std::find(cues.begin(), cues.end(), "colour") != cues.end());
+        QVERIFY(std::find(cues.begin(), cues.end(), "isnet") == cues.end());
+        QVERIFY(segmenter->configuration().find("isnet") == std::string::npos);
+        QCOMPARE(segmenter->configuration(), makeClassicSegmenter(classicOnly())->configuration());
+        options.isnetSize = 500;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, makeClassicSegmenter(options));
+    }
+
+    // The presence score (classical cues only): a query of the support's
+    // class scores higher than queries of the other demo classes.
+    void classicPresenceRanksTheSupportsClassFirst()
+    {
+        auto segmenter = makeClassicSegmenter(classicOnly());
+        int wins = 0, pairs = 0;
+        for (int cls = 0; cls < 3; ++cls) {
+            const DemoSample support = makeDemoSample(cls, 0);
+            segmenter->prepare({Shot{support.image, support.mask, "support", false}});
+            const double present = segmenter->segment(makeDemoSample(cls, 1).image).presence;
+            QVERIFY(present >= 0 && present <= 1);
+            for (int other = 0; other < 3; ++other) {
+                if (other == cls)
+                    continue;
+                const double absent = segmenter->segment(makeDemoSample(other, 1).image).presence;
+                qInfo("support class %d: present %.3f, class %d %.3f", cls, present, other, absent);
+                wins += present > absent;
+                ++pairs;
+            }
+        }
+        QVERIFY2(wins == pairs, qPrintable(QStringLiteral("%1 of %2").arg(wins).arg(pairs)));
+    }
+
+    // With ISNet installed, its map and descriptors are cues: on the
+    // development photos the cat (classical cues alone: 81) and the
+    // sneaker (82) reach ISNet's level, and 2 shots are not lower than 1.
+    void isnetCueLiftsTheDevFssPhotos()
+    {
+        const QString data = testutils::sharedDataDir();
+        if (data.isEmpty() || !QFileInfo::exists(data + "/dev-fss"))
+            QSKIP("../shared/data/dev-fss is not here");
+        auto segmenter = makeClassicSegmenter();
+        const ClassicIsnetState state = classicIsnetState(*segmenter);
+        if (!state.used)
+            QSKIP(qPrintable(QStringLiteral("ISNet is not installed (%1: %2); run: diffss models fetch isnet")
+                                 .arg(QString::fromStdString(state.modelPath), QString::fromStdString(state.problem))));
+        const std::vector<std::string> cues = segmenter->cues();
+        QVERIFY(std::find(cues.begin(), cues.end(), "isnet") != cues.end());
+        double oneShot = 0;
+        for (const int shots : {1, 2}) {
+            EvalOptions options;
+            options.shots = shots;
+            const EvalResult r = evaluate((data + "/dev-fss").toStdString(), *segmenter, options);
+            for (const ClassScore &c : r.classes) {
+                qInfo("ISNet %d-shot %s IoU %.3f", shots, c.name.c_str(), c.iou);
+                if (c.name == "cat" || c.name == "colorful_sneaker")
+                    QVERIFY2(c.iou >= 0.88, c.name.c_str());
+            }
+            qInfo("ISNet %d-shot mIoU %.3f, %.1f s", shots, r.miou, r.seconds);
+            if (shots == 1) {
+                oneShot = r.miou;
+                QVERIFY2(r.miou >= 0.78, qPrintable(QString::number(r.miou)));
+            } else {
+                QVERIFY2(r.miou >= oneShot - 1e-9, qPrintable(QString::number(r.miou)));
+            }
+        }
     }
 };
 

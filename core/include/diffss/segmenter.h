@@ -37,6 +37,10 @@ struct Segmentation {
     // first. segmentationFrom() uses the mean of |2p - 1|; the built-in
     // backend multiplies that by the agreement of its initial and final masks.
     double confidence = 0;
+    // Whether the supports' class is in the query at all, 0..1 (the built-in
+    // backend: its support-specific evidence over the predicted object, as a
+    // probability); -1 when the backend does not estimate it.
+    double presence = -1;
 };
 
 // Returns true when the work should stop.
@@ -68,6 +72,9 @@ public:
     // The settings that change what segment() returns besides the supports
     // and the model (e.g. "generated_weight=0.5"); part of the fingerprint.
     virtual std::string configuration() const { return {}; }
+    // The cues segment() uses, for reports (e.g. "colour", "isnet"); empty
+    // when the backend is one network.
+    virtual std::vector<std::string> cues() const { return {}; }
 
     // Takes the support set (K >= 1 shots, real and generated). Throws
     // std::invalid_argument for an empty set, an empty mask, or a mask whose
@@ -101,7 +108,24 @@ private:
 struct ClassicOptions {
     int workingSize = 384;        // long side of the internal working resolution
     double generatedWeight = 1.0; // a generated shot's share in the fused estimate, relative to a real one's
+    // ISNet's salient-object map and encoder descriptors join the cues when
+    // `isnet` is on and the model file is there (isnetModel; empty = the
+    // models folder's ISNet, see models.h); without it the classical cues
+    // work alone. isnetSize: the network's input side (a multiple of 32).
+    bool isnet = true;
+    std::string isnetModel;
+    int isnetSize = 512;
+    Device device = Device::Cpu;  // where ISNet runs
 };
+
+// What the built-in segmenter made of its ISNet option: whether the model is
+// used, and if not, why (missing file, not loadable).
+struct ClassicIsnetState {
+    bool used = false;
+    std::string modelPath;
+    std::string problem;   // empty when used or switched off
+};
+ClassicIsnetState classicIsnetState(const Segmenter &segmenter);
 
 // The built-in segmenter: no weights, works offline (see classic_segmenter.cpp
 // for the method).

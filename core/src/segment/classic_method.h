@@ -13,6 +13,8 @@
 // (thread-local) RNG is re-seeded before every run.
 #pragma once
 
+#include "isnet_view.h"
+
 #include <opencv2/core.hpp>
 #include <functional>
 #include <memory>
@@ -24,6 +26,7 @@ struct Shot {
     cv::Mat3b image;  // BGR
     cv::Mat1b mask;   // 0/255, same size as image
     float weight = 1.f;  // share of this shot in the fused estimate (relative to the others)
+    std::shared_ptr<const IsnetView> isnet;  // ISNet's view of the image, or null (no ISNet cues)
 };
 
 struct Params {
@@ -51,6 +54,12 @@ struct Params {
     float gcSpread = 1.6f;       // area ratio between successive runs' initialisations
     float sureFg = 1.0f;         // prob above which pixels are hard fg seeds (1 = none)
     float sureBg = 0.0f;         // prob below which pixels are hard bg seeds (0 = none)
+    // --- ISNet cues (used when the supports and the query carry ISNet views)
+    float wIsnet = 1.0f;         // ISNet's log-odds (replaces the saliency and centre priors)
+    float isnetClamp = 6.0f;     // |ISNet log-odds| cap
+    float wFeature = 1.0f;       // encoder-descriptor matching (support fg vs bg nearest neighbours)
+    float featureScale = 0.05f;  // cosine-similarity difference worth one log-odds unit
+    bool isnetGrabCut = false;   // GrabCut refinement also when ISNet is used
 };
 
 struct Prepared;  // opaque support statistics (immutable once built)
@@ -65,11 +74,17 @@ struct Result {
     // map (how decisive the map is), multiplied by the agreement (IoU) between
     // the thresholded initial estimate and the final mask.
     float confidence = 0.f;
+    // Whether the supports' class is in the query, 0..1: the support-specific
+    // evidence (everything but class-agnostic priors and ISNet's own map)
+    // over the predicted object against the rest of the query, as a probability.
+    float presence = 0.f;
 };
 
 // Segment one query. Thread-safe for concurrent calls on the same Prepared.
 // If `cancelled` returns true at a checkpoint an empty Result is returned.
+// `isnet` is ISNet's view of the query (null: no ISNet cues; they are also
+// skipped when a support has no view).
 Result segment(const Prepared& prepared, const cv::Mat3b& query, const Params& params,
-               const std::function<bool()>& cancelled = {});
+               const std::function<bool()>& cancelled = {}, const std::shared_ptr<const IsnetView>& isnet = {});
 
 }  // namespace diffss::classic

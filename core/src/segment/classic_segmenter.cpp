@@ -3,10 +3,16 @@
 
 #include "diffss/segmenter.h"
 
+#include "diffss/diffusion.h"
+#include "diffss/models.h"
+
 #include "classic_method.h"
 #include "cv_interop.h"
+#include "isnet_view.h"
 
 #include <opencv2/imgproc.hpp>
+
+#include <filesystem>
 
 #include <cmath>
 #include <cstdint>
@@ -32,20 +38,51 @@ public:
     explicit ClassicSegmenter(const ClassicOptions &options) : generatedWeight_(static_cast<float>(options.generatedWeight))
     {
         params_.workingSize = options.workingSize;
+        if (!options.isnet)
+            return;
+        if (options.isnetSize < 32 || options.isnetSize % 32 != 0)
+            throw std::invalid_argument("the ISNet input size must be a positive multiple of 32, not " + std::to_string(options.isnetSize));
+        isnetState_.modelPath = options.isnetModel.empty()
+                                    ? (std::filesystem::path(defaultModelsFolder()) / modelInfo("isnet").file).string()
+                                    : options.isnetModel;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(isnetState_.modelPath, ec)) {
+            isnetState_.problem = "not found (diffss models fetch isnet gets it)";
+            return;
+        }
+        try {
+            isnet_ = classic::IsnetSource::open(isnetState_.modelPath, options.isnetSize, options.device);
+            isnetState_.used = true;
+        } catch (const std::exception &e) {
+            isnetState_.problem = std::string("not usable: ") + e.what();
+        }
     }
 
     std::string backend() const override { return "classic"; }
     std::string configuration() const override
     {
-        return "working_size=" + std::to_string(params_.workingSize) + ";generated_weight=" + std::to_string(generatedWeight_);
+        std::string c = "working_size=" + std::to_string(params_.workingSize) + ";generated_weight=" + std::to_string(generatedWeight_);
+        if (isnet_)
+            c += ";isnet=" + std::to_string(isnet_->size());
+        return c;
     }
+    std::vector<std::string> cues() const override
+    {
+        if (isnet_)
+            return {"colour", "texture", "keypoints", "isnet", "isnet-features"};
+        return {"colour", "texture", "keypoints", "saliency"};
+    }
+    const ClassicIsnetState &isnetState() const { return isnetState_; }
 
     void prepare(const std::vector<Shot> &supports) override
     {
         validate(supports);
         std::vector<classic::Shot> shots;
         for (const Shot &s : supports)
-            shots.push_back({toBgr(s.image), detail::asMat(s.mask).clone(), s.generated ? generatedWeight_ : 1.f});
+        {
+            cv::Mat3b bgr = toBgr(s.image);
+            shots.push_back({bgr, detail::asMat(s.mask).clone(), s.generated ? generatedWeight_ : 1.f, isnet_ ? isnet_->view(bgr) : nullptr});
+        }
         prepared_ = false;
         state_ = classic::prepare(shots, params_);
         prepared_ = true;
@@ -57,7 +94,8 @@ public:
             throw std::logic_error("segment() before prepare()");
         if (query.isNull())
             throw std::invalid_argument("the query image is empty");
-        classic::Result r = classic::segment(*state_, toBgr(query), params_, cancelled);
+        const cv::Mat3b bgr = toBgr(query);
+        classic::Result r = classic::segment(*state_, bgr, params_, cancelled, isnet_ ? isnet_->view(bgr) : nullptr);
         if (cancelled && cancelled())
             throw Cancelled();
         Segmentation out;
@@ -66,6 +104,7 @@ public:
         out.probability.values.assign(r.probability.begin(), r.probability.end());
         out.mask = detail::toMask(r.mask);
         out.confidence = r.confidence;
+        out.presence = r.presence;
         return out;
     }
 
@@ -73,6 +112,8 @@ private:
     classic::Params params_;
     float generatedWeight_ = 1.f;
     std::shared_ptr<const classic::Prepared> state_;
+    std::shared_ptr<const classic::IsnetSource> isnet_;
+    ClassicIsnetState isnetState_;
 };
 
 // Two FNV-1a 64-bit lanes with different offsets over the same bytes, the
@@ -159,6 +200,13 @@ Segmentation segmentationFrom(ProbabilityMap probability)
     s.confidence = probability.values.empty() ? 0 : sum / static_cast<double>(probability.values.size());
     s.probability = std::move(probability);
     return s;
+}
+
+ClassicIsnetState classicIsnetState(const Segmenter &segmenter)
+{
+    if (const auto *classic = dynamic_cast<const ClassicSegmenter *>(&segmenter))
+        return classic->isnetState();
+    return {};
 }
 
 std::unique_ptr<Segmenter> makeClassicSegmenter(const ClassicOptions &options)
