@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -440,7 +441,8 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                      const CancelFlag &cancelled)
 {
     const auto start = Clock::now();
-    const std::vector<std::string> queries = listImages(options.queries);
+    std::vector<std::string> skipped;
+    const std::vector<std::string> queries = listImages(options.queries, &skipped);
     std::error_code ec;
     // Never write into the query folder: the masks would replace inputs of the
     // same name, and a later resume would take ground-truth masks beside the
@@ -459,6 +461,24 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
     BatchResult result;
     result.resultsPath = (fs::path(options.outDir) / "results.json").string();
     result.progress.total = static_cast<int>(queries.size());
+    // The output folder inside the query folder (as the refusal above suggests) is no news.
+    fs::path outPath = fs::absolute(options.outDir, ec).lexically_normal();
+    if (outPath.filename().empty())
+        outPath = outPath.parent_path();
+    if (fs::equivalent(outPath.parent_path(), options.queries, ec)) {
+        const std::string own = outPath.filename().string() + "/ (";
+        skipped.erase(std::remove_if(skipped.begin(), skipped.end(), [&](const std::string &s) { return s.rfind(own, 0) == 0; }),
+                      skipped.end());
+    }
+    if (!skipped.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < skipped.size() && i < 10; ++i)
+            list += (i ? "; " : "") + skipped[i];
+        if (skipped.size() > 10)
+            list += "; and " + std::to_string(skipped.size() - 10) + " more";
+        result.notes.push_back(options.queries + ": skipped " + std::to_string(skipped.size()) + " entr" +
+                               (skipped.size() == 1 ? "y" : "ies") + " that are not queries: " + list);
+    }
     if (const int removed = removeStaleTemporaries(options.outDir, names))
         result.notes.push_back(options.outDir + ": removed " + std::to_string(removed) + " temporary file(s) left by an interrupted run");
     const Previous previous = previousRun(result.resultsPath, result.notes);

@@ -62,15 +62,31 @@ bool naturalLess(const std::string &a, const std::string &b)
     return a.size() - i < b.size() - j;
 }
 
-std::vector<std::string> listImages(const std::string &dir)
+std::vector<std::string> listImages(const std::string &dir, std::vector<std::string> *skipped)
 {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
         throw IoError(IoErrorKind::Unreadable, dir, "not a folder");
     std::vector<fs::path> files;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_regular_file(ec) && isImageExtension(it->path().extension().string()))
-            files.push_back(it->path());
+    std::vector<std::string> others;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        std::error_code fileEc;
+        const bool imageName = isImageExtension(it->path().extension().string());
+        if (it->is_regular_file(fileEc)) {
+            if (imageName)
+                files.push_back(it->path());
+            else if (!name.empty() && name[0] != '.' && name != "results.json")
+                others.push_back(name + " (not an image format that is read: jpg, png, bmp, tif, webp)");
+        } else if (it->is_directory(fileEc)) {
+            if (!name.empty() && name[0] != '.')
+                others.push_back(name + "/ (a folder: only the images directly inside are queries)");
+        } else if (it->is_symlink(fileEc)) {
+            others.push_back(name + " (a link to nothing)");
+        } else if (imageName) {
+            others.push_back(name + " (not a regular file)");
+        }
+    }
     if (ec)
         throw IoError(IoErrorKind::Unreadable, dir, ec.message());
     std::set<std::string> nonPngStems;
@@ -84,6 +100,10 @@ std::vector<std::string> listImages(const std::string &dir)
     std::sort(images.begin(), images.end(), [](const std::string &a, const std::string &b) {
         return naturalLess(fs::path(a).filename().string(), fs::path(b).filename().string());
     });
+    if (skipped) {
+        std::sort(others.begin(), others.end(), naturalLess);
+        *skipped = std::move(others);
+    }
     return images;
 }
 

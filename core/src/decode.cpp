@@ -1,5 +1,9 @@
 #include "decode.h"
 
+#include <opencv2/core/utils/logger.hpp>
+
+#include <cstdlib>
+
 #include "diffss/error.h"
 
 #include <opencv2/core.hpp>
@@ -67,6 +71,13 @@ void applyOrientation(cv::Mat &pixels, int orientation)
 
 Decoded decodeFile(const std::string &path, const ImageLimits &limits)
 {
+    // OpenCV's decoders log warnings of their own to stderr; every problem
+    // reaches the user as an IoError naming the file instead.
+    static const bool quiet = [] {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+        return true;
+    }();
+    (void)quiet;
     Decoded out;
     const std::vector<std::uint8_t> bytes = readFileBytes(path, limits);
     out.fileBytes = bytes.size();
@@ -88,6 +99,14 @@ Decoded decodeFile(const std::string &path, const ImageLimits &limits)
         const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t *>(bytes.data()));
         out.pixels = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception &e) {
+        // OpenCV's own pixel limit, set in the environment, fails an assertion: say what it is.
+        if (e.msg.find("CV_IO_MAX_IMAGE_PIXELS") != std::string::npos || e.func == "validateInputImageSize") {
+            const char *limit = std::getenv("OPENCV_IO_MAX_IMAGE_PIXELS");
+            throw IoError(IoErrorKind::TooLarge, path,
+                          std::to_string(out.header.storedWidth) + " x " + std::to_string(out.header.storedHeight) +
+                              " is more than OpenCV's limit OPENCV_IO_MAX_IMAGE_PIXELS=" + (limit ? limit : "(default)") +
+                              " set in the environment; raise or unset it");
+        }
         throw IoError(IoErrorKind::Corrupt, path, std::string("cannot decode ") + toString(out.header.format) + ": " + e.msg);
     }
     if (out.pixels.empty())

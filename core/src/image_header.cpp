@@ -247,6 +247,8 @@ void readWebP(const Bytes &b, const std::string &path, ImageHeader &h)
             h.storedHeight = static_cast<int>(((bits >> 14) & 0x3FFF) + 1);
             haveSize = true;
         } else if (b.matches(pos, "VP8X") && length >= 10) {
+            if (b.u8(body) & 0x02) // the animation flag
+                throw IoError(IoErrorKind::Unsupported, path, "an animated WebP: only still images are read (save one frame as an image)");
             h.storedWidth = static_cast<int>(b.le24(body + 4) + 1);
             h.storedHeight = static_cast<int>(b.le24(body + 7) + 1);
             haveSize = true;

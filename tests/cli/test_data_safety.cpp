@@ -392,6 +392,35 @@ private slots:
         QVERIFY(resultsSetAside > 1000 && resultsSetAside < 3000);
     }
 
+    // 13. What is not a query is listed, not silently skipped; odd files get plain words.
+    void skippedEntriesAndOddFilesAreNamed()
+    {
+        const QString q = queryFolder("odd-queries", 1, false);
+        testutils::writeAll(q + "/anim.gif", "GIF89a");
+        QDir().mkpath(q + "/sub");
+        QVERIFY(QFile::link(q + "/gone.jpg", q + "/dangling.jpg"));
+        // An animated WebP: RIFF, VP8X with the animation flag.
+        QByteArray webp = "RIFF" + QByteArray(4, '\0') + "WEBPVP8X" + QByteArray("\x0a\0\0\0", 4) + QByteArray("\x02\0\0\0", 4) +
+                          QByteArray("\x3f\0\0\x3f\0\0", 6);
+        testutils::writeAll(q + "/moving.webp", webp);
+        const QString out = dir_.filePath("odd-out");
+        const Run r = segment(q, out);
+        QCOMPARE(r.code, 3); // the WebP fails, the rest goes on
+        QVERIFY2(r.err.contains("anim.gif") && r.err.contains("sub/") && r.err.contains("dangling.jpg (a link to nothing)"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("moving.webp: an animated WebP"), qPrintable(r.err));
+
+        // OpenCV's own pixel limit from the environment: a plain message, not an assertion.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("OPENCV_IO_MAX_IMAGE_PIXELS", "100");
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(DIFFSS_CLI), {"segment", "--support", support(1), "--queries", queryFolder("env-queries", 1, false), "--out",
+                                             dir_.filePath("env-out"), "--quiet"});
+        QVERIFY(p.waitForFinished(60000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains("OPENCV_IO_MAX_IMAGE_PIXELS=100") && !err.contains("Assertion"), qPrintable(err));
+    }
+
     // 10. A thread count beyond the machine is bounded, with a message.
     void threadCountIsBoundedByTheCores()
     {

@@ -179,7 +179,12 @@ private Q_SLOTS:
         const QString garbage = dir_.filePath("garbage.pt");
         testutils::writeAll(garbage, "this is not a zip archive");
         const QString notTs = errorOf([&] { loadTorchScriptSegmenter(garbage.toStdString(), Device::Cpu); });
-        QVERIFY2(notTs.contains("garbage.pt") && notTs.contains("not a TorchScript archive"), qPrintable(notTs));
+        QVERIFY2(notTs.contains("garbage.pt") && notTs.contains("not a TorchScript model") && !notTs.contains("export"), qPrintable(notTs));
+        // A zip that is not TorchScript still gets the export advice.
+        const QString zip = dir_.filePath("zip.pt");
+        testutils::writeAll(zip, QByteArray("PK\x03\x04", 4) + QByteArray(60, '\0'));
+        const QString notArchive = errorOf([&] { loadTorchScriptSegmenter(zip.toStdString(), Device::Cpu); });
+        QVERIFY2(notArchive.contains("not a TorchScript archive"), qPrintable(notArchive));
 
         const std::string noMeta = save(dir_, "nometa.pt", makeModule(), "");
         QVERIFY(errorOf([&] { loadTorchScriptSegmenter(noMeta, Device::Cpu); }).contains("has no diffss.json"));

@@ -12,8 +12,11 @@ bool naturalLess(const std::string &a, const std::string &b);
 // A `.png` whose stem is also another image's stem (FSS-1000's `1.jpg` +
 // `1.png`) is that image's mask, not a query, and is left out. Image files are
 // recognised by extension (jpg, jpeg, png, bmp, tif, tiff, webp, any case).
-// Throws IoError(Unreadable) when `dir` is not a readable folder.
-std::vector<std::string> listImages(const std::string &dir);
+// Throws IoError(Unreadable) when `dir` is not a readable folder. With
+// `skipped`, also lists what was left out and why ("a.gif (not an image
+// format that is read...)", "sub/ (a folder...)", "x.jpg (a link to
+// nothing)"); hidden files and results.json are not listed.
+std::vector<std::string> listImages(const std::string &dir, std::vector<std::string> *skipped = nullptr);
 
 // The mask that belongs to an image in FSS-1000 layout (same stem, `.png`),
 // or empty when there is none.

@@ -226,6 +226,12 @@ std::unique_ptr<Segmenter> loadTorchScriptSegmenter(const std::string &path, Dev
         std::ifstream probe(path, std::ios::binary);
         if (!probe)
             throw ModelError(path + ": cannot open the model file");
+        // TorchScript archives are zip files; anything else needs no advice about export versions.
+        char magic[4] = {};
+        probe.read(magic, 4);
+        if (probe.gcount() < 4 || magic[0] != 'P' || magic[1] != 'K' || magic[2] != 3 || magic[3] != 4)
+            throw ModelError(path + ": not a TorchScript model (those are zip archives written by torch.jit.save; this file is " +
+                             (probe.gcount() == 0 ? std::string("empty") : std::string("something else")) + ")");
     }
     torch::jit::ExtraFilesMap extra{{kTorchScriptMetadataFile, ""}};
     torch::jit::Module module;
