@@ -5,9 +5,11 @@
 
 #include "diffss/demo_data.h"
 #include "diffss/runtime.h"
+#include "diffss/segmenter.h"
 
 #include <QCommandLineParser>
 #include <QDir>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTextStream>
@@ -44,6 +46,14 @@ int runInfo(const QStringList &args)
                          : info.cudaBuilt     ? QStringLiteral("built in, no GPU found")
                                               : QStringLiteral("not in this build");
     const QString blas = info.blasLibrary.empty() ? QStringLiteral("unknown") : QString::fromStdString(info.blasLibrary);
+    // The built-in segmenter's cues: ISNet joins them when its model loads.
+    const std::unique_ptr<Segmenter> classic = makeClassicSegmenter();
+    const ClassicIsnetState isnet = classicIsnetState(*classic);
+    QStringList cues;
+    for (const std::string &c : classic->cues())
+        cues << QString::fromStdString(c);
+    const QString isnetText = isnet.used ? QStringLiteral("used (%1)").arg(QString::fromStdString(isnet.modelPath))
+                                         : QStringLiteral("%1: %2").arg(QString::fromStdString(isnet.modelPath), QString::fromStdString(isnet.problem));
 
     if (parser.isSet(json)) {
         const QJsonObject o{
@@ -58,6 +68,8 @@ int runInfo(const QStringList &args)
             {QStringLiteral("cuda_devices"), info.cudaDevices},
             {QStringLiteral("threads"), info.computeThreads},
             {QStringLiteral("cores"), info.hardwareThreads},
+            {QStringLiteral("classic_cues"), QJsonArray::fromStringList(cues)},
+            {QStringLiteral("isnet"), isnetText},
         };
         out() << QJsonDocument(o).toJson(QJsonDocument::Indented);
         return kExitOk;
@@ -69,7 +81,9 @@ int runInfo(const QStringList &args)
           << "Qt        " << qVersion() << "\n"
           << "BLAS      " << blas << "\n"
           << "Device    " << device << " (CUDA: " << cuda << ")\n"
-          << "Threads   " << info.computeThreads << " (" << info.hardwareThreads << " cores)\n";
+          << "Threads   " << info.computeThreads << " (" << info.hardwareThreads << " cores)\n"
+          << "Classic   cues " << cues.join(QStringLiteral(", ")) << "\n"
+          << "ISNet     " << isnetText << "\n";
     return kExitOk;
 }
 

@@ -83,6 +83,7 @@ std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const
             return nullptr;
         }
         ClassicOptions options;
+        options.device = resolveDevice(*device);
         bool ok = false;
         options.generatedWeight = parser.value(kGeneratedWeight).toDouble(&ok);
         if (!ok || options.generatedWeight < 0) {

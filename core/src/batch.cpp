@@ -167,6 +167,8 @@ nlohmann::ordered_json toJson(const BatchItem &item)
     j["height"] = item.height;
     j["foreground"] = item.foreground;
     j["confidence"] = item.confidence;
+    if (item.presence >= 0)
+        j["presence"] = item.presence;
     j["seconds"] = item.seconds;
     j["query_bytes"] = item.queryBytes;
     j["query_mtime_ns"] = item.queryMtimeNs;
@@ -195,6 +197,7 @@ struct Record {
     std::string mask;
     int width = 0, height = 0;
     double foreground = 0, confidence = 0, seconds = 0;
+    double presence = -1;
     std::uint64_t queryBytes = 0;
     std::int64_t queryMtimeNs = 0;
 };
@@ -265,6 +268,7 @@ Previous previousRun(const std::string &path, std::vector<std::string> &notes)
             number("height", r.height);
             number("foreground", r.foreground);
             number("confidence", r.confidence);
+            number("presence", r.presence);
             number("seconds", r.seconds);
             number("query_bytes", r.queryBytes);
             number("query_mtime_ns", r.queryMtimeNs);
@@ -293,6 +297,7 @@ void writeResults(const std::string &path, const Segmenter &segmenter, const Bat
     run["backend"] = segmenter.backend();
     run["model_hash"] = segmenter.modelHash();
     run["configuration"] = segmenter.configuration();
+    run["cues"] = segmenter.cues();
     run["fingerprint"] = segmenter.fingerprint();
     run["device"] = toString(segmenter.device());
     run["supports"] = options.supportNames;
@@ -540,6 +545,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
             item.height = r->height;
             item.foreground = r->foreground;
             item.confidence = r->confidence;
+            item.presence = r->presence;
             item.seconds = r->seconds;
         }
         if (item.width == 0 || !r) {
@@ -603,6 +609,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                     item.maskPath = out;
                     item.foreground = seg.mask.foregroundFraction();
                     item.confidence = seg.confidence;
+                    item.presence = seg.presence;
                     if (options.previewSize > 0)
                         item.preview = makePreview(*d->image, seg.mask, options.previewSize);
                     ++segmented;

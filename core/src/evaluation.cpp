@@ -92,6 +92,7 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
     result.shots = options.shots;
     result.seed = options.seed;
     result.backend = segmenter.backend();
+    result.cues = segmenter.cues();
     if (options.generator && options.auxPerShot > 0) {
         result.aux = options.auxPerShot;
         result.generator = options.generator->name();
@@ -208,6 +209,7 @@ std::string toJson(const EvalResult &result)
     j["generator"] = result.generator;
     j["seed"] = result.seed;
     j["backend"] = result.backend;
+    j["cues"] = result.cues;
     j["complete"] = result.complete;
     j["skipped"] = result.skipped;
     nlohmann::ordered_json episodes = nlohmann::ordered_json::array();

@@ -48,6 +48,7 @@ struct BatchItem {
     int height = 0;
     double foreground = 0;      // fraction of the query's pixels
     double confidence = 0;
+    double presence = -1;       // Segmentation::presence (-1: the backend gives none)
     double seconds = 0;         // decode wait + segmentation + write
     std::uint64_t queryBytes = 0;    // the query file's size and modification time when it was
     std::int64_t queryMtimeNs = 0;   // read: resume keeps a mask only for the same file

@@ -66,6 +66,7 @@ struct EvalResult {
     std::string generator;
     std::uint64_t seed = 0;
     std::string backend;
+    std::vector<std::string> cues;   // Segmenter::cues()
 };
 
 // The supports for one episode: indices into the class's images, excluding
