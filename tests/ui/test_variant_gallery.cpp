@@ -144,6 +144,20 @@ private slots:
         QVERIFY(gallery->variants()[2].image != first[2].image);
         QVERIFY(gallery->variants()[0].image == first[0].image);
 
+        // Raising the count after generating, then reseeding one: only that one changes, nothing else moves.
+        gallery->setCount(5);
+        const std::vector<Variant> before = gallery->variants();
+        finished.clear();
+        gallery->regenerate(1);
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(gallery->variants().size(), std::size_t(3));
+        QVERIFY(gallery->variants()[1].image != before[1].image);
+        QVERIFY(gallery->variants()[0].image == before[0].image && gallery->variants()[2].image == before[2].image);
+        gallery->setCount(3);
+
+        // Generated and accepted variants are unsaved work: the window says so.
+        QVERIFY(window->isWindowModified());
+
         // Editing the mask makes the variants stale: they are not used.
         Mask edited = window->mask();
         edited.set(0, 0, !edited.at(0, 0));

@@ -35,6 +35,7 @@
 #include <QPushButton>
 #include <QSlider>
 #include <QStandardPaths>
+#include <QThread>
 #include <QStatusBar>
 #include <QUndoStack>
 #include <QtConcurrent/QtConcurrentRun>
@@ -88,7 +89,10 @@ MainWindow::MainWindow(QWidget *parent)
       opacity_(new QSlider(Qt::Horizontal, this)), progress_(new QProgressBar(this)), cancel_(new QPushButton(tr("Cancel"), this))
 {
     setCentralWidget(canvas_);
-    connect(canvas_, &Canvas::fileDropped, this, [this](const QString &path) { openImage(path); });
+    connect(canvas_, &Canvas::fileDropped, this, [this](const QString &path) {
+        if (maybeSave()) // a drop replaces the document like File > Open does
+            openImage(path);
+    });
 
     auto *dock = new QDockWidget(tr("Histogram"), this);
     dock->setObjectName(QStringLiteral("histogramDock"));
@@ -164,6 +168,17 @@ MainWindow::MainWindow(QWidget *parent)
 
     createActions();
     createBatchDock();
+    // Generating or accepting variants changes what the project file records.
+    auto variantsChanged = [this] {
+        variantsModified_ = true;
+        updateTitle();
+        requestAutosave();
+    };
+    connect(gallery_, &VariantGallery::finished, this, [variantsChanged](bool cancelled) {
+        if (!cancelled)
+            variantsChanged();
+    });
+    connect(gallery_, &VariantGallery::acceptedChanged, this, variantsChanged);
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
     if (settings::windowGeometry.get().isEmpty())
@@ -315,16 +330,21 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
     busy.setWindowModality(Qt::WindowModal);
     busy.setMinimumDuration(400);
     connect(&busy, &QProgressDialog::canceled, &wait, &QEventLoop::quit);
-    if (!watcher.isFinished())
+    // Most projects load in well under a second: wait for those without
+    // running the event loop (nothing else happens meanwhile); only a longer
+    // load keeps the window alive and shows the dialog.
+    for (int i = 0; i < 50 && !watcher.future().isFinished(); ++i)
+        QThread::msleep(10);
+    if (!watcher.future().isFinished())
         wait.exec();
     busy.reset();
-    if (!watcher.isFinished()) {
+    if (!watcher.future().isFinished()) {
         // Abandoned: the worker finishes on its own and its result is dropped.
         statusBar()->showMessage(tr("Loading %1 cancelled").arg(QFileInfo(path).fileName()), 6000);
         emit loadFailed(tr("cancelled"));
         return false;
     }
-    Loaded result = watcher.result();
+    Loaded result = watcher.future().result();
     if (!result.project || !result.image) {
         failedFile_ = QString::fromStdString(result.errorPath);
         showError(QString::fromStdString(result.error));
@@ -356,6 +376,7 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
             accepted.push_back(v.accepted);
         }
         gallery_->setVariants(std::move(variants), std::move(accepted));
+        variantsModified_ = false; // as the file has them
         updateTitle();
         emit loaded();
         return true;
@@ -439,13 +460,9 @@ bool MainWindow::saveProjectAs(const QString &path)
     project.className = className_.toStdString();
     project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
     project.mask = doc_->mask();
-    if (!gallery_->isStale())
-        for (std::size_t i = 0; i < gallery_->variants().size(); ++i) {
-            const Variant &v = gallery_->variants()[i];
-            if (!v.image.isNull())
-                project.variants.push_back({v.image, v.mask, v.generator, toString(v.control), v.seed, v.parameters,
-                                            gallery_->isAccepted(static_cast<int>(i))});
-        }
+    // Every variant is saved, also after the mask was edited (stale): each
+    // one keeps the mask it was made with, and it is the user's work.
+    project.variants = projectVariants();
     try {
         saveProject(path.toStdString(), project);
     } catch (const std::exception &e) {
@@ -455,6 +472,7 @@ bool MainWindow::saveProjectAs(const QString &path)
     projectPath_ = QFileInfo(path).absoluteFilePath();
     settings::lastFolder.set(QFileInfo(path).absolutePath());
     doc_->undoStack()->setClean();
+    variantsModified_ = false;
     updateTitle();
     statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
     return true;
@@ -514,6 +532,7 @@ void MainWindow::requestAutosave()
     project.className = className_.toStdString();
     project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
     project.mask = doc_->mask();
+    project.variants = projectVariants();
     const QString path = recoveryPath();
     autosaveReported_ = false;
     autosave_.setFuture(QtConcurrent::run([project, path]() -> QString {
@@ -584,11 +603,27 @@ void MainWindow::removeRecoveryFiles(const QString &path)
     QDir(QString::fromStdString(projectVariantsDir(path.toStdString()))).removeRecursively();
 }
 
+bool MainWindow::isModified() const { return !doc_->undoStack()->isClean() || variantsModified_; }
+
+std::vector<ProjectVariant> MainWindow::projectVariants() const
+{
+    std::vector<ProjectVariant> out;
+    for (std::size_t i = 0; i < gallery_->variants().size(); ++i) {
+        const Variant &v = gallery_->variants()[i];
+        if (!v.image.isNull())
+            out.push_back({v.image, v.mask, v.generator, toString(v.control), v.seed, v.parameters, gallery_->isAccepted(static_cast<int>(i))});
+    }
+    return out;
+}
+
 bool MainWindow::maybeSave()
 {
-    if (doc_->undoStack()->isClean())
+    if (!isModified())
         return true;
-    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"), tr("The mask has unsaved changes. Save the project?"),
+    const QString what = doc_->undoStack()->isClean() ? tr("The variants have unsaved changes (generated or accepted).")
+                         : variantsModified_          ? tr("The mask and the variants have unsaved changes.")
+                                                      : tr("The mask has unsaved changes.");
+    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"), what + QLatin1Char(' ') + tr("Save the project?"),
                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     if (answer == QMessageBox::Cancel)
         return false;
@@ -624,7 +659,7 @@ void MainWindow::updateTitle()
     else if (!doc_->imagePath().isEmpty())
         name = QFileInfo(doc_->imagePath()).fileName();
     setWindowTitle(tr("%1[*] - DifFSS Studio").arg(name));
-    setWindowModified(!doc_->undoStack()->isClean());
+    setWindowModified(isModified());
 }
 
 void MainWindow::showError(const QString &message)

@@ -133,12 +133,17 @@ VariantGallery::VariantGallery(QWidget *parent)
             showError(o.error);
         } else if (!cancelled) {
             if (o.indices.size() == o.variants.size()) {
-                if (variants_.size() < static_cast<std::size_t>(count_->value()) || o.indices.size() > 1) {
+                // Whether this was a new set or a reseed is recorded by the run,
+                // not guessed from sizes (the count may have changed meanwhile).
+                if (o.full) {
                     variants_.assign(o.variants.size(), {});
                     accepted_.assign(o.variants.size(), true);
                 }
-                for (std::size_t i = 0; i < o.indices.size(); ++i)
-                    variants_[static_cast<std::size_t>(o.indices[i])] = std::move(o.variants[i]);
+                for (std::size_t i = 0; i < o.indices.size(); ++i) {
+                    const auto index = static_cast<std::size_t>(o.indices[i]);
+                    if (index < variants_.size()) // a reseeded slot that still exists
+                        variants_[index] = std::move(o.variants[i]);
+                }
                 drift_.clear();
                 if (!o.control.isNull())
                     controlMap_ = o.control;
@@ -243,7 +248,7 @@ void VariantGallery::generate()
     variants_.clear();
     drift_.clear();
     accepted_.clear();
-    start(all, static_cast<std::uint64_t>(seed_->value()));
+    start(all, static_cast<std::uint64_t>(seed_->value()), true);
 }
 
 void VariantGallery::regenerate(int index)
@@ -251,7 +256,7 @@ void VariantGallery::regenerate(int index)
     if (isRunning() || !support_ || index < 0 || static_cast<std::size_t>(index) >= variants_.size())
         return;
     // A seed no earlier generation of this gallery used.
-    start({index}, variantSeed(static_cast<std::uint64_t>(seed_->value()) ^ 0x5eedull, static_cast<int>(++reseeds_ * 64 + index)));
+    start({index}, variantSeed(static_cast<std::uint64_t>(seed_->value()) ^ 0x5eedull, static_cast<int>(++reseeds_ * 64 + index)), false);
 }
 
 void VariantGallery::cancel()
@@ -336,7 +341,7 @@ void VariantGallery::supportChanged(const Mask &current)
     }
 }
 
-void VariantGallery::start(std::vector<int> indices, std::uint64_t seed)
+void VariantGallery::start(std::vector<int> indices, std::uint64_t seed, bool full)
 {
     const GenerationRequest r = request(seed, static_cast<int>(indices.size()));
     const QString generatorName = generator_->currentData().toString();
@@ -357,9 +362,10 @@ void VariantGallery::start(std::vector<int> indices, std::uint64_t seed)
     auto cancel = cancelFlag_;
     QPointer<QProgressBar> bar = progress_;
     const bool withControl = indices.size() > 1;
-    watcher_.setFuture(QtConcurrent::run([r, indices, generatorName, shared, cancel, bar, withControl]() -> Outcome {
+    watcher_.setFuture(QtConcurrent::run([r, indices, full, generatorName, shared, cancel, bar, withControl]() -> Outcome {
         Outcome o;
         o.indices = indices;
+        o.full = full;
         try {
             const std::shared_ptr<const Generator> generator = shared ? shared : makeGenerator(generatorName.toStdString());
             o.variants = generator->generate(r, [cancel, bar](int done, int total) {

@@ -3,6 +3,7 @@
 #include "diffss/image.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_ops.h"
+#include "diffss/project.h"
 
 #include <QFutureWatcher>
 #include <QMainWindow>
@@ -110,6 +111,10 @@ private:
     void cleanUpMask(const CleanupOptions &options);
     void finishAutosave();
     bool maybeSave();
+    // The mask or the variants differ from the saved project.
+    bool isModified() const;
+    std::vector<ProjectVariant> projectVariants() const;
+    bool variantsModified_ = false; // generated or accepted since the last save or load
     QString chooseFile(const QString &title, const QString &filter);
 
     MaskDocument *doc_;

@@ -97,7 +97,8 @@ signals:
     void failed(const QString &message);
 
 private:
-    void start(std::vector<int> indices, std::uint64_t seed);
+    // `full`: a whole new set (replaces the variants); else a reseed of the given ones.
+    void start(std::vector<int> indices, std::uint64_t seed, bool full);
     void rebuildGrid();
     GenerationRequest request(std::uint64_t seed, int count) const;
     void showError(const QString &message);
@@ -134,6 +135,7 @@ private:
     std::uint64_t reseeds_ = 0;
     struct Outcome {
         std::vector<int> indices;
+        bool full = false;
         std::vector<Variant> variants;
         Image control;
         QString error;
