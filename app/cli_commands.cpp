@@ -96,7 +96,9 @@ int runDemo(const QStringList &args)
                                     QStringLiteral("4"));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Random seed (default 1)."), QStringLiteral("S"),
                                   QStringLiteral("1"));
-    parser.addOptions({outDir, images, seed});
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Image size WxH (default 320x240; 32..4096)."), QStringLiteral("WxH"),
+                                  QStringLiteral("320x240"));
+    parser.addOptions({outDir, images, seed, size});
     if (const int code = parse(parser, args,
                                QStringLiteral("Writes the built-in demo data set: drawn objects of a few classes over cluttered "
                                               "backgrounds, as <class>/<n>.jpg with masks <class>/<n>.png."));
@@ -105,13 +107,20 @@ int runDemo(const QStringList &args)
     bool okImages = false, okSeed = false;
     const int count = parser.value(images).toInt(&okImages);
     const uint seedValue = parser.value(seed).toUInt(&okSeed);
+    const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+    bool okW = false, okH = false;
+    const int width = wh.size() == 2 ? wh[0].toInt(&okW) : 0, height = wh.size() == 2 ? wh[1].toInt(&okH) : 0;
     if (!parser.isSet(outDir) || !okImages || count < 1 || count > 1000 || !okSeed) {
         err() << args.at(0) << ": needs --out DIR; --images 1..1000 and --seed a whole number\n";
         return kExitUsage;
     }
+    if (!okW || !okH || width < 32 || height < 32 || width > 4096 || height > 4096) {
+        err() << args.at(0) << ": --size wants WxH with both sides 32..4096, not '" << parser.value(size) << "'\n";
+        return kExitUsage;
+    }
     try {
         const QString root = QDir(parser.value(outDir)).absolutePath();
-        const DemoDataset data = writeDemoDataset(root.toStdString(), count, seedValue);
+        const DemoDataset data = writeDemoDataset(root.toStdString(), count, seedValue, width, height);
         out() << "Wrote " << data.classes.size() * static_cast<std::size_t>(count) << " images with masks ("
               << data.classes.size() << " classes) to " << root << "\n";
     } catch (const std::exception &e) {

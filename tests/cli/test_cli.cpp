@@ -79,6 +79,8 @@ private slots:
         QTest::newRow("bad device") << QStringList{"info", "--device", "tpu"};
         QTest::newRow("bad threads") << QStringList{"info", "--threads", "many"};
         QTest::newRow("demo without --out") << QStringList{"demo"};
+        QTest::newRow("demo size too small") << QStringList{"demo", "--out", "/tmp/never-written", "--size", "10x10"};
+        QTest::newRow("demo size not WxH") << QStringList{"demo", "--out", "/tmp/never-written", "--size", "big"};
         QTest::newRow("stray argument") << QStringList{"info", "extra"};
     }
 
