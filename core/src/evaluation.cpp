@@ -107,26 +107,41 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
     Counts all;
     int done = 0;
     for (const DatasetClass &c : classes) {
-        const int n = static_cast<int>(c.items.size());
-        if (n <= options.shots) {
-            result.skipped.push_back(c.name + ": " + std::to_string(n) + " images, too few for " + std::to_string(options.shots) +
+        if (static_cast<int>(c.items.size()) <= options.shots) {
+            result.skipped.push_back(c.name + ": " + std::to_string(c.items.size()) + " images, too few for " + std::to_string(options.shots) +
                                      "-shot episodes");
             continue;
         }
         // A class's images are loaded once and reused by its episodes.
         std::vector<Labelled> items;
-        items.reserve(n);
+        items.reserve(c.items.size());
         for (const LabelledImage &item : c.items) {
-            Labelled l;
-            l.name = item.image;
-            l.shot.name = item.image;
-            l.shot.image = loadImage(item.image, options.limits).image;
-            MaskLoadOptions maskOptions;
-            maskOptions.limits = options.limits;
-            LoadedMask mask = loadMaskFor(item.mask, l.shot.image.width(), l.shot.image.height(), maskOptions);
-            l.shot.mask = std::move(mask.mask);
-            l.ignore = std::move(mask.ignore);
-            items.push_back(std::move(l));
+            // One unreadable image or mask is reported and left out, as
+            // segment does; the rest of the evaluation goes on.
+            try {
+                Labelled l;
+                l.name = item.image;
+                l.shot.name = item.image;
+                l.shot.image = loadImage(item.image, options.limits).image;
+                MaskLoadOptions maskOptions;
+                maskOptions.limits = options.limits;
+                LoadedMask mask = loadMaskFor(item.mask, l.shot.image.width(), l.shot.image.height(), maskOptions);
+                if (mask.mask.count() == 0)
+                    throw IoError(IoErrorKind::NotAMask, item.mask, "the mask is empty: no object to evaluate against");
+                l.shot.mask = std::move(mask.mask);
+                l.ignore = std::move(mask.ignore);
+                items.push_back(std::move(l));
+            } catch (const IoError &e) {
+                result.skipped.push_back(e.what());
+                --total;
+            }
+        }
+        const int n = static_cast<int>(items.size());
+        if (n <= options.shots) {
+            result.skipped.push_back(c.name + ": " + std::to_string(n) + " readable images, too few for " + std::to_string(options.shots) +
+                                     "-shot episodes");
+            total -= n;
+            continue;
         }
         ClassScore score;
         score.name = c.name;

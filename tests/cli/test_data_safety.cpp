@@ -421,6 +421,18 @@ private slots:
         QVERIFY2(err.contains("OPENCV_IO_MAX_IMAGE_PIXELS=100") && !err.contains("Assertion"), qPrintable(err));
     }
 
+    // 13. eval skips one bad image and reports it, as segment does.
+    void evalSkipsABadImageAndGoesOn()
+    {
+        const QString data = dir_.filePath("eval-data");
+        writeDemoDataset(data.toStdString(), 3, 5, 64, 48);
+        testutils::writeAll(data + "/green_leaf/2.jpg", "not a JPEG at all");
+        const Run r = runCli({"eval", "--dataset", data, "--shots", "1", "--threads", "2"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.err.contains("green_leaf/2.jpg"), qPrintable(r.err));
+        QVERIFY2(r.out.contains("green_leaf") && r.out.contains("mIoU"), qPrintable(r.out));
+    }
+
     // 10. A thread count beyond the machine is bounded, with a message.
     void threadCountIsBoundedByTheCores()
     {
