@@ -15,28 +15,9 @@
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QString out;
-    QString err;
-};
+using Run = testutils::ProgramRun;
 
-Run runCli(const QStringList &args)
-{
-    QProcess p;
-    // An empty models folder: the commands under test behave the same
-    // whether or not this machine has fetched ISNet (and run at the speed of
-    // the built-in method); the tests of the ISNet path set it themselves.
-    static const QTemporaryDir noModels;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("DIFFSS_MODELS"), noModels.path());
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(DIFFSS_CLI), args);
-    if (!p.waitForFinished(120000))
-        return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
+Run runCli(const QStringList &args) { return testutils::runProgram(QStringLiteral(DIFFSS_CLI), args, 120000); }
 
 } // namespace
 

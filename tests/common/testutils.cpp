@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QtEndian>
 
 #include <array>
@@ -15,6 +17,23 @@ QString sharedDataDir()
     const QString fromEnv = qEnvironmentVariable("DIFFSS_SHARED_DATA");
     const QString dir = fromEnv.isEmpty() ? QStringLiteral(DIFFSS_SOURCE_DIR "/../shared/data") : fromEnv;
     return QFileInfo(dir).isDir() ? QDir(dir).absolutePath() : QString();
+}
+
+ProgramRun runProgram(const QString &program, const QStringList &args, int timeoutMs)
+{
+    static const QTemporaryDir noModels;
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("DIFFSS_MODELS"), noModels.path());
+    p.setProcessEnvironment(env);
+    p.start(program, args);
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        return {};
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
 }
 
 QByteArray readAll(const QString &path)

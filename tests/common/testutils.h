@@ -9,6 +9,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 
 #include <array>
 #include <cstdint>
@@ -19,6 +20,19 @@ namespace testutils {
 
 // ../shared/data beside the checkout (or $DIFFSS_SHARED_DATA); empty when absent.
 QString sharedDataDir();
+
+// A command-line run: exit code (-1 when it crashed or did not finish in
+// time), standard output and standard error.
+struct ProgramRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+// Runs `program` with an empty models folder (DIFFSS_MODELS): the commands
+// behave the same, and as fast, whether or not this machine has fetched
+// ISNet; tests of the ISNet path set the folder themselves.
+ProgramRun runProgram(const QString &program, const QStringList &args, int timeoutMs = 180000);
 
 QByteArray readAll(const QString &path);
 void writeAll(const QString &path, const QByteArray &bytes);
