@@ -68,14 +68,19 @@ int main(int argc, char **argv)
     }
     if (parser.isSet(batch)) {
         const QString dir = parser.value(batch);
-        QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, [&window, dir] {
+        auto startBatch = [&window, dir] {
             static bool once = false;
             if (once)
                 return;
             once = true;
             window.batchPanel()->setQueryFolder(dir);
             window.batchPanel()->start();
-        });
+        };
+        // With --variants the batch waits for them, so that they join it as shots.
+        if (parser.isSet(variants) && parser.value(variants).toInt() > 0)
+            QObject::connect(window.variantGallery(), &diffss::ui::VariantGallery::finished, &window, startBatch);
+        else
+            QObject::connect(&window, &diffss::ui::MainWindow::loaded, &window, startBatch);
     }
     if (parser.isSet(insight)) {
         const int tab = QStringList{QStringLiteral("prototypes"), QStringLiteral("evaluation"), QStringLiteral("experiment")}.indexOf(
