@@ -1,0 +1,320 @@
+// The studio's project file: open (off the GUI thread, locating a moved
+// image), save, autosave to the recovery copy, recovery after a crash, and
+// what counts as unsaved work.
+
+#include "diffss/ui/main_window.h"
+#include "diffss/demo_data.h"
+#include "diffss/error.h"
+#include "diffss/mask_io.h"
+#include "diffss/mask_ops.h"
+#include "diffss/project.h"
+#include "diffss/runtime.h"
+#include "diffss/scribble_completion.h"
+#include "diffss/ui/canvas.h"
+#include "diffss/ui/cleanup_dialog.h"
+#include "diffss/ui/histogram_plot.h"
+#include "diffss/ui/mask_document.h"
+#include "diffss/ui/variant_gallery.h"
+#include "diffss/ui/settings.h"
+#include "file_filters.h"
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QEventLoop>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QThread>
+#include <QStatusBar>
+#include <QUndoStack>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace diffss::ui {
+
+QString MainWindow::recoveryPath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/recovery/session.diffss");
+}
+
+bool MainWindow::openProject(const QString &path)
+{
+    if (!loadProjectFile(path))
+        return false;
+    addRecentFile(projectPath_);
+    return true;
+}
+
+bool MainWindow::loadProjectFile(const QString &path)
+{
+    failedFile_.clear();
+    if (loadProjectFileAs(path, {}))
+        return true;
+    // A moved or renamed support image is the common reason: let the user find it.
+    const QString image = QString::fromStdString(projectSupportImage(path.toStdString()));
+    if (image.isEmpty() || QFileInfo::exists(image) || QDir::cleanPath(failedFile_) != QDir::cleanPath(image))
+        return false;
+    const auto answer = QMessageBox::question(this, tr("Locate Image"),
+                                              tr("The project's image %1 cannot be found (moved or renamed?). Locate it?")
+                                                  .arg(QDir::toNativeSeparators(image)),
+                                              QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes);
+    if (answer != QMessageBox::Yes)
+        return false;
+    const QString located = QFileDialog::getOpenFileName(this, tr("Locate %1").arg(QFileInfo(image).fileName()),
+                                                         settings::lastFolder.get(), imageFileFilter());
+    if (located.isEmpty())
+        return false;
+    if (!loadProjectFileAs(path, located))
+        return false;
+    statusBar()->showMessage(tr("Image located: save the project to remember its new place."), 8000);
+    doc_->undoStack()->resetClean();
+    // The new image path is a change the file does not hold yet.
+    setWindowModified(true);
+    return true;
+}
+
+bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportImage)
+{
+    // Reading and decoding (the project, its image, mask and variants) runs
+    // on a worker; the window keeps painting, and a long load shows a
+    // progress dialog that can abandon it.
+    struct Loaded {
+        std::optional<Project> project;
+        std::optional<LoadedImage> image;
+        std::string error, errorPath;
+    };
+    QFutureWatcher<Loaded> watcher;
+    QEventLoop wait;
+    connect(&watcher, &QFutureWatcher<Loaded>::finished, &wait, &QEventLoop::quit);
+    watcher.setFuture(QtConcurrent::run([path = path.toStdString(), image = supportImage.toStdString()] {
+        Loaded out;
+        try {
+            out.project = loadProject(path, {}, image);
+            out.image = loadImage(out.project->supportImage);
+        } catch (const IoError &e) {
+            out.error = e.what();
+            out.errorPath = e.path();
+        } catch (const std::exception &e) {
+            out.error = e.what();
+        }
+        return out;
+    }));
+    QProgressDialog busy(tr("Loading %1...").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 0, this);
+    busy.setWindowModality(Qt::WindowModal);
+    busy.setMinimumDuration(400);
+    connect(&busy, &QProgressDialog::canceled, &wait, &QEventLoop::quit);
+    // Most projects load in well under a second: wait for those without
+    // running the event loop (nothing else happens meanwhile); only a longer
+    // load keeps the window alive and shows the dialog.
+    for (int i = 0; i < 50 && !watcher.future().isFinished(); ++i)
+        QThread::msleep(10);
+    if (!watcher.future().isFinished())
+        wait.exec();
+    busy.reset();
+    if (!watcher.future().isFinished()) {
+        // Abandoned: the worker finishes on its own and its result is dropped.
+        statusBar()->showMessage(tr("Loading %1 cancelled").arg(QFileInfo(path).fileName()), 6000);
+        emit loadFailed(tr("cancelled"));
+        return false;
+    }
+    Loaded result = watcher.future().result();
+    if (!result.project || !result.image) {
+        failedFile_ = QString::fromStdString(result.errorPath);
+        showError(QString::fromStdString(result.error));
+        emit loadFailed(QString::fromStdString(result.error));
+        return false;
+    }
+    try {
+        Project project = std::move(*result.project);
+        LoadedImage image = std::move(*result.image);
+        info_ = image.info;
+        histogram_->setImage(image.image);
+        doc_->reset(std::move(image.image), std::move(project.mask), QString::fromStdString(project.supportImage));
+        projectPath_ = QFileInfo(path).absoluteFilePath();
+        className_ = QString::fromStdString(project.className);
+        opacity_->setValue(qRound(project.view.overlayOpacity * 100));
+        outlineAction_->setChecked(project.view.outlineOnly);
+        showMaskAction_->setChecked(project.view.maskVisible);
+        std::vector<Variant> variants;
+        std::vector<bool> accepted;
+        for (ProjectVariant &v : project.variants) {
+            Variant variant;
+            variant.image = std::move(v.image);
+            variant.mask = std::move(v.mask);
+            variant.generator = v.generator;
+            variant.control = parseControlType(v.control).value_or(ControlType::Segmentation);
+            variant.seed = v.seed;
+            variant.parameters = v.parameters;
+            variants.push_back(std::move(variant));
+            accepted.push_back(v.accepted);
+        }
+        gallery_->setVariants(std::move(variants), std::move(accepted));
+        variantsModified_ = false; // as the file has them
+        updateTitle();
+        emit loaded();
+        return true;
+    } catch (const std::exception &e) {
+        showError(QString::fromStdString(e.what()));
+        emit loadFailed(QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::saveProjectAs(const QString &path)
+{
+    if (doc_->isEmpty())
+        return false;
+    Project project;
+    project.supportImage = doc_->imagePath().toStdString();
+    project.className = className_.toStdString();
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
+    project.mask = doc_->mask();
+    // Every variant is saved, also after the mask was edited (stale): each
+    // one keeps the mask it was made with, and it is the user's work.
+    project.variants = projectVariants();
+    try {
+        saveProject(path.toStdString(), project);
+    } catch (const std::exception &e) {
+        showError(QString::fromStdString(e.what()));
+        return false;
+    }
+    projectPath_ = QFileInfo(path).absoluteFilePath();
+    settings::lastFolder.set(QFileInfo(path).absolutePath());
+    doc_->undoStack()->setClean();
+    variantsModified_ = false;
+    updateTitle();
+    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
+    return true;
+}
+
+void MainWindow::requestAutosave()
+{
+    if (doc_->isEmpty())
+        return;
+    // At most one write runs. If the previous edit's write is still going,
+    // wait for it instead of queueing: then a crash at any moment loses at
+    // most the edit being written, never two (the recovery test checks this).
+    if (autosave_.isRunning())
+        finishAutosave();
+    Project project;
+    project.supportImage = QFileInfo(doc_->imagePath()).absoluteFilePath().toStdString();
+    project.className = className_.toStdString();
+    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
+    project.mask = doc_->mask();
+    project.variants = projectVariants();
+    const QString path = recoveryPath();
+    autosaveReported_ = false;
+    autosave_.setFuture(QtConcurrent::run([project, path]() -> QString {
+        try {
+            QDir().mkpath(QFileInfo(path).absolutePath());
+            saveProject(path.toStdString(), project);
+            return {};
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
+}
+
+void MainWindow::finishAutosave()
+{
+    if (autosaveReported_)
+        return;
+    autosave_.waitForFinished();
+    autosaveReported_ = true;
+    const QString error = autosave_.result();
+    if (!error.isEmpty())
+        statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000);
+    else
+        emit autosaved();
+}
+
+void MainWindow::offerRecovery()
+{
+    const QString path = recoveryPath();
+    if (!QFileInfo::exists(path))
+        return;
+    const auto answer = QMessageBox::question(
+        this, tr("Recover Work"),
+        tr("DifFSS Studio did not close properly last time. Recover the unsaved work?"),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer != QMessageBox::Yes) {
+        removeRecoveryFiles(path);
+        return;
+    }
+    if (loadProjectFile(path)) {
+        projectPath_.clear(); // recovered work is unsaved until the user saves it
+        doc_->undoStack()->resetClean();
+        updateTitle();
+        return;
+    }
+    // Not loadable now (image gone, disk unreadable...): the work must not be
+    // lost, and the next autosave must not overwrite it. Keep it under a name
+    // of its own that File > Open Project can open later.
+    const QString kept = QFileInfo(path).dir().filePath(
+        QStringLiteral("kept-%1.diffss").arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss"))));
+    try {
+        moveProject(path.toStdString(), kept.toStdString());
+        showError(tr("The unsaved work could not be recovered now. It is kept in %1: open it with File > Open Project when its "
+                     "image is back.")
+                      .arg(QDir::toNativeSeparators(kept)));
+        emit recoveryKept(kept);
+    } catch (const std::exception &e) {
+        showError(tr("The unsaved work could not be recovered now and stays in %1 (%2).")
+                      .arg(QDir::toNativeSeparators(path), QString::fromStdString(e.what())));
+        emit recoveryKept(path);
+    }
+}
+
+void MainWindow::removeRecoveryFiles(const QString &path)
+{
+    QFile::remove(path);
+    QFile::remove(QString::fromStdString(projectMaskPath(path.toStdString())));
+    QDir(QString::fromStdString(projectVariantsDir(path.toStdString()))).removeRecursively();
+}
+
+bool MainWindow::isModified() const { return !doc_->undoStack()->isClean() || variantsModified_; }
+
+std::vector<ProjectVariant> MainWindow::projectVariants() const
+{
+    std::vector<ProjectVariant> out;
+    for (std::size_t i = 0; i < gallery_->variants().size(); ++i) {
+        const Variant &v = gallery_->variants()[i];
+        if (!v.image.isNull())
+            out.push_back({v.image, v.mask, v.generator, toString(v.control), v.seed, v.parameters, gallery_->isAccepted(static_cast<int>(i))});
+    }
+    return out;
+}
+
+bool MainWindow::maybeSave()
+{
+    if (!isModified())
+        return true;
+    const QString what = doc_->undoStack()->isClean() ? tr("The variants have unsaved changes (generated or accepted).")
+                         : variantsModified_          ? tr("The mask and the variants have unsaved changes.")
+                                                      : tr("The mask has unsaved changes.");
+    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"), what + QLatin1Char(' ') + tr("Save the project?"),
+                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel)
+        return false;
+    if (answer == QMessageBox::Save) {
+        QString path = projectPath_;
+        if (path.isEmpty())
+            path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), projectFileFilter());
+        return !path.isEmpty() && saveProjectAs(path);
+    }
+    return true;
+}
+
+} // namespace diffss::ui
