@@ -7,6 +7,7 @@
 
 #include "diffss/dataset.h"
 #include "diffss/error.h"
+#include "diffss/export.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 #include "diffss/runtime.h"
@@ -90,7 +91,8 @@ Shot loadShot(const std::string &image, const std::string &mask, bool generated)
     shot.name = image;
     shot.generated = generated;
     shot.image = loadImage(image).image;
-    LoadedMask loaded = loadMaskFor(maskPath, shot.image.width(), shot.image.height());
+    // A labelme or COCO .json of the image is read as its mask too.
+    LoadedMask loaded = loadSupportMask(maskPath, image, shot.image.width(), shot.image.height());
     if (!loaded.warning.empty())
         err() << "warning: " << QString::fromStdString(maskPath) << ": " << QString::fromStdString(loaded.warning) << "\n";
     shot.mask = std::move(loaded.mask);

@@ -1,6 +1,7 @@
 // `diffss`: the command line. Parses the command name and hands over.
 
 #include "cli_commands.h"
+#include "cli_export.h"
 #include "exit_codes.h"
 
 #include "diffss/runtime.h"
@@ -19,6 +20,7 @@ Commands:
   segment    segment a folder of query images from a support set
   generate   generate auxiliary support variants
   eval       evaluate on a data set in FSS-1000 layout
+  export     write a results folder as COCO, labelme, YOLO, VOC or plain masks
   models     list the known models and their state; 'models fetch isnet' gets ISNet;
              'models inspect FILE' lists the tensors of a weights file
 
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
         return diffss::cli::runGenerate(rest);
     if (command == QLatin1String("eval"))
         return diffss::cli::runEval(rest);
+    if (command == QLatin1String("export"))
+        return diffss::cli::runExport(rest);
     if (command == QLatin1String("models"))
         return diffss::cli::runModels(rest);
 

@@ -1,0 +1,144 @@
+// `diffss export`: the masks of a results folder in the formats training and
+// labelling tools read (COCO, labelme, YOLO segmentation, VOC palette PNGs,
+// plain masks). Ctrl+C stops before the next image; files already written
+// are complete, the shared ones (annotations.json, data.yaml) are not written.
+
+#include "cli_export.h"
+#include "cli_common.h"
+#include "exit_codes.h"
+
+#include "diffss/export.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace diffss::cli {
+
+namespace {
+
+std::atomic_bool stopRequested{false};
+
+extern "C" void onExportInterrupt(int)
+{
+    if (stopRequested.exchange(true)) {
+        static const char message[] = "\ninterrupted twice: stopping now\n";
+        if (::write(STDERR_FILENO, message, sizeof message - 1) < 0) {
+            // Nothing more can be done inside a signal handler.
+        }
+        std::_Exit(130);
+    }
+}
+
+} // namespace
+
+int runExport(const QStringList &args)
+{
+    const QString command = args.at(0);
+    QCommandLineParser parser;
+    const QCommandLineOption results(QStringLiteral("results"), QStringLiteral("The results folder (written by 'diffss segment' or the studio's batch)."),
+                                     QStringLiteral("DIR"));
+    const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("coco, labelme, yolo, voc or masks."), QStringLiteral("FORMAT"));
+    const QCommandLineOption outDir(QStringLiteral("out"), QStringLiteral("The folder to write (created if needed)."), QStringLiteral("DIR"));
+    const QCommandLineOption className(QStringLiteral("class"), QStringLiteral("The class name (COCO category, labelme label, YOLO name; default object)."),
+                                       QStringLiteral("NAME"), QStringLiteral("object"));
+    const QCommandLineOption polygons(QStringLiteral("polygons"), QStringLiteral("COCO: polygons instead of compressed RLE as the segmentation."));
+    const QCommandLineOption tolerance(QStringLiteral("tolerance"),
+                                       QStringLiteral("Polygon simplification in pixels (default 0: every boundary corner kept)."), QStringLiteral("PX"),
+                                       QStringLiteral("0"));
+    const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
+    parser.addOptions({results, format, outDir, className, polygons, tolerance, quiet});
+    if (const int code = parse(parser, args,
+                               QStringLiteral("Exports the masks of a results folder:\n"
+                                              "  diffss export --results DIR --format coco|labelme|yolo|voc|masks --out DIR [--class NAME]\n"
+                                              "One instance per connected component; holes are kept. Images without a result are left out\n"
+                                              "and listed (exit code 3).")); code >= 0)
+        return code;
+    if (!parser.isSet(results) || !parser.isSet(format) || !parser.isSet(outDir)) {
+        err() << command << ": needs --results DIR, --format FORMAT and --out DIR\n";
+        return kExitUsage;
+    }
+    const auto chosen = parseExportFormat(parser.value(format).toStdString());
+    if (!chosen) {
+        err() << command << ": unknown format '" << parser.value(format) << "' (use coco, labelme, yolo, voc or masks)\n";
+        return kExitUsage;
+    }
+    bool ok = false;
+    const double px = parser.value(tolerance).toDouble(&ok);
+    if (!ok || px < 0 || px > 100) {
+        err() << command << ": --tolerance must be a number of pixels from 0 to 100, not '" << parser.value(tolerance) << "'\n";
+        return kExitUsage;
+    }
+    if (parser.value(className).trimmed().isEmpty()) {
+        err() << command << ": --class must not be empty\n";
+        return kExitUsage;
+    }
+    if (parser.isSet(polygons) && *chosen != ExportFormat::Coco) {
+        err() << command << ": --polygons is for --format coco (labelme and YOLO are always polygons)\n";
+        return kExitUsage;
+    }
+    ExportOptions options;
+    options.format = *chosen;
+    options.outDir = parser.value(outDir).toStdString();
+    options.className = parser.value(className).toStdString();
+    options.tolerance = px;
+    options.cocoPolygons = parser.isSet(polygons);
+
+    std::vector<ExportItem> items;
+    try {
+        items = readResultsFolder(parser.value(results).toStdString());
+    } catch (const std::exception &e) {
+        err() << command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+    std::signal(SIGINT, onExportInterrupt);
+    std::signal(SIGTERM, onExportInterrupt);
+    // On a terminal one line rewritten in place; into a log a line at each tenth.
+    const bool tty = isatty(fileno(stderr));
+    const bool showProgress = !parser.isSet(quiet);
+    int lastTenth = -1;
+    const auto progress = [&](int done, int total) {
+        if (showProgress && tty) {
+            err() << "\rexport " << done << "/" << total;
+            err().flush();
+        } else if (showProgress && total > 0) {
+            const int tenth = 10 * done / total;
+            if (tenth != lastTenth) {
+                lastTenth = tenth;
+                err() << "export " << done << "/" << total << "\n";
+                err().flush();
+            }
+        }
+        return !stopRequested.load();
+    };
+    ExportReport report;
+    try {
+        report = exportMasks(items, options, progress);
+    } catch (const std::exception &e) {
+        err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
+        return kExitFailed;
+    }
+    if (tty && showProgress)
+        err() << "\n";
+    for (const std::string &p : report.problems)
+        err() << "left out: " << QString::fromStdString(p) << "\n";
+    if (report.cancelled) {
+        err() << command << ": interrupted after " << report.exported << " of " << report.total
+              << " images; the files written are complete, the shared ones were not written\n";
+        return kExitFailed;
+    }
+    out() << QStringLiteral("Exported %1 of %2 images (%3 instances, %4 with an empty mask) as %5 to %6\n")
+                 .arg(report.exported)
+                 .arg(report.total)
+                 .arg(report.instances)
+                 .arg(report.empty)
+                 .arg(QString::fromLatin1(toString(options.format)))
+                 .arg(parser.value(outDir));
+    if (!report.problems.empty())
+        out() << report.problems.size() << " left out (see the messages above)\n";
+    return report.problems.empty() ? kExitOk : kExitItemErrors;
+}
+
+} // namespace diffss::cli
