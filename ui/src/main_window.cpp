@@ -2,6 +2,7 @@
 
 #include "diffss/demo_data.h"
 #include "diffss/error.h"
+#include "diffss/export.h"
 #include "diffss/mask_io.h"
 #include "diffss/mask_ops.h"
 #include "diffss/project.h"
@@ -69,7 +70,8 @@ LoadResult loadFiles(const QString &imagePath, QString maskPath)
     }
     if (!maskPath.isEmpty()) {
         try {
-            result.mask = loadMaskFor(maskPath.toStdString(), result.image->image.width(), result.image->image.height());
+            result.mask = loadSupportMask(maskPath.toStdString(), imagePath.toStdString(), result.image->image.width(),
+                                          result.image->image.height());
         } catch (const std::exception &e) {
             result.maskError = QString::fromStdString(e.what());
         }
@@ -245,7 +247,8 @@ void MainWindow::openMask(const QString &path)
         return;
     }
     try {
-        const LoadedMask loaded = loadMaskFor(path.toStdString(), doc_->image().width(), doc_->image().height());
+        // A mask image, or a labelme or COCO .json that annotates this image.
+        const LoadedMask loaded = loadSupportMask(path.toStdString(), imagePath().toStdString(), doc_->image().width(), doc_->image().height());
         doc_->replaceLayer(Layer::Mask, loaded.mask, tr("Import mask"));
         statusBar()->showMessage(loaded.warning.empty() ? QString::fromStdString(loaded.description)
                                                         : tr("Warning: %1").arg(QString::fromStdString(loaded.warning)),

@@ -7,7 +7,9 @@
 #include "diffss/mask_ops.h"
 #include "diffss/runtime.h"
 #include "diffss/ui/canvas.h"
+#include "diffss/ui/batch_panel.h"
 #include "diffss/ui/cleanup_dialog.h"
+#include "diffss/ui/export_dialog.h"
 #include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
@@ -70,7 +72,7 @@ void MainWindow::createActions()
     });
     file->addSeparator();
     file->addAction(tr("&Import Mask..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
-        const QString path = chooseFile(tr("Import Mask"), imageFileFilter());
+        const QString path = chooseFile(tr("Import Mask"), maskFileFilter());
         if (!path.isEmpty())
             openMask(path);
     });
@@ -88,6 +90,9 @@ void MainWindow::createActions()
         } catch (const std::exception &e) {
             showError(QString::fromStdString(e.what()));
         }
+    });
+    file->addAction(tr("Export &Results..."), this, [this] {
+        showExportDialog(this, batch_ ? batch_->outputFolder() : QString(), className_);
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
