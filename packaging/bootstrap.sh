@@ -51,6 +51,8 @@ packages=(
     dpkg-dev file
     # the diffusion parity test runs the reference implementation (../shared/oracle) with these
     python3-torch python3-torchvision python3-opencv python3-omegaconf python3-tqdm python3-yaml python3-numpy python3-pil
+    # the export test opens the exported labelme files with labelme itself
+    labelme
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -254,7 +254,7 @@ private:
         j["imageHeight"] = mask.height();
         j["imageWidth"] = mask.width();
         const std::string path = (fs::path(o_.outDir) / (name + ".json")).string();
-        writeText(path, j.dump(1));
+        writeText(path, j.dump());
         written(path);
         instances = regions.size();
     }
@@ -397,7 +397,8 @@ std::vector<ExportItem> readResultsFolder(const std::string &dir)
         const std::string mask = record.contains("mask") && record["mask"].is_string() ? record["mask"].get<std::string>() : std::string();
         item.name = fs::path(mask).stem().string();
         if (record.contains("error")) {
-            item.error = item.image + ": no result (" + (record["error"].is_string() ? record["error"].get<std::string>() : std::string("failed")) + ")";
+            const std::string why = record["error"].is_string() ? record["error"].get<std::string>() : std::string("failed");
+            item.error = why.rfind(item.image + ": ", 0) == 0 ? why + " (no result)" : item.image + ": no result (" + why + ")";
         } else if (mask.empty()) {
             item.error = path + ": " + where + " (" + item.image + ") records no mask";
         } else if (mask.find('/') != std::string::npos || mask == "." || mask == ".." || fs::path(mask).extension() != ".png") {
