@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -234,17 +235,77 @@ LoadedMask fromCoco(const json &j, const std::string &path, const std::string &i
     return loaded;
 }
 
+LoadedMask fromYolo(const std::string &path, int width, int height, const std::string &label)
+{
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        throw IoError(IoErrorKind::Unreadable, path, fs::exists(path, ec) ? "not a regular file" : "no such file");
+    if (fs::file_size(path, ec) > kMaxJsonBytes)
+        throw IoError(IoErrorKind::TooLarge, path, "larger than 1 GiB");
+    std::ifstream in(path);
+    if (!in)
+        throw IoError(IoErrorKind::Unreadable, path, "cannot be opened");
+    LoadedMask loaded;
+    loaded.mask = Mask(width, height);
+    std::string line;
+    int number = 0, used = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        std::istringstream fields(line);
+        std::string cls;
+        if (!(fields >> cls))
+            continue; // a blank line
+        std::vector<double> v;
+        std::string token;
+        while (fields >> token) {
+            char *end = nullptr;
+            const double x = std::strtod(token.c_str(), &end);
+            if (end == token.c_str() || *end != '\0' || !std::isfinite(x))
+                throw IoError(IoErrorKind::Corrupt, path, "line " + std::to_string(number) + ": '" + token + "' is not a number");
+            v.push_back(x);
+        }
+        if (cls.find_first_not_of("0123456789") != std::string::npos)
+            throw IoError(IoErrorKind::Unsupported, path, "line " + std::to_string(number) + " does not start with a class number (not a YOLO label file)");
+        if (!label.empty() && cls != label)
+            continue;
+        detail::Polygon polygon;
+        if (v.size() == 4) { // a box: centre and size
+            const double x0 = (v[0] - v[2] / 2) * width, x1 = (v[0] + v[2] / 2) * width;
+            const double y0 = (v[1] - v[3] / 2) * height, y1 = (v[1] + v[3] / 2) * height;
+            polygon = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}};
+        } else if (v.size() >= 6 && v.size() % 2 == 0) {
+            for (std::size_t k = 0; k < v.size(); k += 2)
+                polygon.push_back({std::round(v[k] * width), std::round(v[k + 1] * height)});
+        } else {
+            throw IoError(IoErrorKind::Corrupt, path, "line " + std::to_string(number) + " has " + std::to_string(v.size()) +
+                                                          " coordinates (a box has 4, a polygon an even number from 6)");
+        }
+        detail::fillPolygon(loaded.mask, polygon, detail::PixelConvention::Centre);
+        ++used;
+    }
+    loaded.description = "YOLO labels: " + std::to_string(used) + " line" + (used == 1 ? "" : "s");
+    return loaded;
+}
+
 } // namespace
 
 bool isAnnotationFile(const std::string &path)
 {
     std::string ext = fs::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext == ".json";
+    return ext == ".json" || ext == ".txt";
 }
 
 LoadedMask loadAnnotationMask(const std::string &jsonPath, const std::string &imagePath, int width, int height, const std::string &label)
 {
+    std::string ext = fs::path(jsonPath).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (ext == ".txt") {
+        LoadedMask loaded = fromYolo(jsonPath, width, height, label);
+        loaded.encoding = MaskEncoding::Binary;
+        warnDegenerate(loaded);
+        return loaded;
+    }
     const json j = readJson(jsonPath);
     if (!j.is_object())
         throw IoError(IoErrorKind::Unsupported, jsonPath, "not a labelme or COCO file (not a JSON object)");

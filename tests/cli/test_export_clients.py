@@ -17,7 +17,7 @@ format and reads the files back without our code:
   VOC      a palette PNG (index 1 = (128, 0, 0)) equal to the mask;
   masks    0/255 PNGs equal to the mask.
 
-Then the COCO and labelme files serve as support masks for `diffss segment`.
+Then the COCO, labelme and YOLO files serve as support masks for `diffss segment`.
 Exit 77 (skipped) when labelme's Python module is missing, after every other
 check has run (install Debian's `labelme`).
 
@@ -284,15 +284,15 @@ def check_pngs(results, masks, out, fmt):
     print("%s: %d PNGs equal to the masks" % (fmt, sum(m is not None for m in masks.values())))
 
 
-def check_import(queries, results, coco_dir, labelme_dir):
-    """A COCO or labelme file as the support mask of `diffss segment`."""
+def check_import(queries, results, coco_dir, labelme_dir, yolo_dir):
+    """A COCO, labelme or YOLO file as the support mask of `diffss segment`."""
     support = os.path.join(queries, "blobs.png")
     query_dir = os.path.join(TMP, "import-queries")
     os.makedirs(query_dir)
     Image.open(os.path.join(queries, "more blobs.jpg")).save(os.path.join(query_dir, "q.png"))
     outputs = {}
     for kind, mask in [("png", os.path.join(results, "blobs.png")), ("coco", os.path.join(coco_dir, "annotations.json")),
-                       ("labelme", os.path.join(labelme_dir, "blobs.json"))]:
+                       ("labelme", os.path.join(labelme_dir, "blobs.json")), ("yolo", os.path.join(yolo_dir, "labels", "blobs.txt"))]:
         out = os.path.join(TMP, "import-" + kind)
         code, stdout, stderr = run("segment", "--support", support, "--mask", mask, "--queries", query_dir, "--out", out, "--quiet")
         check(code == 0, "segment with the %s support mask: exit %d\n%s" % (kind, code, stderr))
@@ -302,7 +302,7 @@ def check_import(queries, results, coco_dir, labelme_dir):
     code, _, stderr = run("segment", "--support", support, "--mask", os.path.join(coco_dir, "nothing.json"), "--queries", query_dir,
                           "--out", os.path.join(TMP, "import-bad"), "--quiet")
     check(code != 0 and "nothing.json" in stderr, "a missing annotation file is not named: %s" % stderr)
-    print("import: segment ran from the COCO and labelme support masks; COCO gives the PNG's result exactly")
+    print("import: segment ran from the COCO, labelme and YOLO support masks; COCO gives the PNG's result exactly")
 
 
 with tempfile.TemporaryDirectory() as TMP:
@@ -313,7 +313,7 @@ with tempfile.TemporaryDirectory() as TMP:
     check_yolo(results, masks, os.path.join(TMP, "yolo"))
     check_pngs(results, masks, os.path.join(TMP, "voc"), "voc")
     check_pngs(results, masks, os.path.join(TMP, "masks"), "masks")
-    check_import(queries, results, os.path.join(TMP, "coco"), os.path.join(TMP, "labelme"))
+    check_import(queries, results, os.path.join(TMP, "coco"), os.path.join(TMP, "labelme"), os.path.join(TMP, "yolo"))
     code, _, stderr = run("export", "--results", results, "--format", "tiff", "--out", os.path.join(TMP, "x"))
     check(code == 2 and "tiff" in stderr, "an unknown format: exit %d, %s" % (code, stderr))
     code, _, stderr = run("export", "--results", os.path.join(TMP, "nowhere"), "--format", "coco", "--out", os.path.join(TMP, "x"))

@@ -331,6 +331,19 @@ private slots:
             detail::fillPolygon(back, p, detail::PixelConvention::Centre);
         }
         QVERIFY2(iou(back, r.masks[0]) >= 0.98, qPrintable(QString::number(iou(back, r.masks[0]))));
+        // The label file read back as a support mask: the same pixels.
+        const std::string labels = o.outDir + "/labels/ring.txt";
+        QVERIFY(isAnnotationFile(labels));
+        const Mask imported = loadSupportMask(labels, items[0].image, 120, 90).mask;
+        QVERIFY2(iou(imported, r.masks[0]) >= 0.98, qPrintable(QString::number(iou(imported, r.masks[0]))));
+        QCOMPARE(loadAnnotationMask(labels, items[0].image, 120, 90, "1").mask.count(), std::size_t(0)); // class 1: none
+        QString message;
+        testutils::writeAll(tmp.path() + QStringLiteral("/bad.txt"), "0 0.1 0.1 0.5\n");
+        QCOMPARE(testutils::errorKindOf([&] { loadAnnotationMask((tmp.path() + QStringLiteral("/bad.txt")).toStdString(), "a.jpg", 10, 10); }, &message),
+                 IoErrorKind::Corrupt);
+        QVERIFY2(message.contains(QLatin1String("line 1")), qPrintable(message));
+        testutils::writeAll(tmp.path() + QStringLiteral("/box.txt"), "3 0.5 0.5 0.5 0.5\n");
+        QCOMPARE(loadAnnotationMask((tmp.path() + QStringLiteral("/box.txt")).toStdString(), "a.jpg", 20, 10).mask.count(), std::size_t(11 * 6));
 
         o.format = ExportFormat::Voc;
         o.outDir = (tmp.path() + QStringLiteral("/voc")).toStdString();

@@ -99,11 +99,12 @@ ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptio
 
 // --- import ---------------------------------------------------------------
 
-// Whether `path` names an annotation file (.json) rather than a mask image.
+// Whether `path` names an annotation file (.json: labelme or COCO; .txt: YOLO
+// labels) rather than a mask image.
 bool isAnnotationFile(const std::string &path);
 
-// The mask a labelme or COCO JSON file gives the image `imagePath` of
-// width x height:
+// The mask a labelme or COCO JSON file, or a YOLO label file, gives the
+// image `imagePath` of width x height:
 //  - labelme: the polygon, rectangle and circle shapes drawn in file order as
 //    labelme draws them (filled, outline included); shapes labelled
 //    `_background_` erase, `__ignore__` is skipped. With `label` set, only
@@ -111,6 +112,10 @@ bool isAnnotationFile(const std::string &path);
 //  - COCO: the union of the annotations (RLE, compressed or not, or
 //    polygons) of the image whose file_name is the image's file name (or ends
 //    with "/" + it); with `label` set, only annotations of that category.
+//  - YOLO (.txt): the polygons of every line ("class x1 y1 x2 y2 ...",
+//    coordinates normalised to the image's size) filled as OpenCV's fillPoly
+//    does; box lines ("class cx cy w h") fill their box. With `label` set
+//    (a class number), only lines of that class.
 // The file's recorded size must equal width x height, or have the same aspect
 // ratio (the mask is then resized). Throws IoError naming the file and the
 // problem (not JSON, no such image in it, a malformed shape, a size that does
@@ -118,7 +123,7 @@ bool isAnnotationFile(const std::string &path);
 LoadedMask loadAnnotationMask(const std::string &jsonPath, const std::string &imagePath, int width, int height,
                               const std::string &label = {});
 
-// A support mask for the image: a labelme or COCO file (isAnnotationFile),
+// A support mask for the image: a labelme, COCO or YOLO file (isAnnotationFile),
 // or a mask image (loadMaskFor()).
 LoadedMask loadSupportMask(const std::string &maskPath, const std::string &imagePath, int width, int height);
 
