@@ -1,12 +1,20 @@
 #include "sd/sd_layers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <string>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 namespace diffss::sd {
 
@@ -112,23 +120,303 @@ LayerNorm::LayerNorm(const Scope &s, std::int64_t channels_, double eps_) : chan
 
 at::Tensor LayerNorm::operator()(const at::Tensor &x) const { return at::layer_norm(x, {channels}, w(), b(), eps); }
 
+namespace {
+
+// The score-blocked CPU attention. Per (batch, head) K is packed as panels of
+// kPanel keys ([panel][dim][kPanel], the layout the score kernel reads) and V
+// as [key][dim rounded up to 8]. Each task then takes a block of query rows:
+// its scores (rows x keys) are computed into a per-thread tile small enough
+// to stay in the core's cache, turned into exp(score - max) in place, and
+// multiplied by V in chunks of keys that stay in L1; the row sums divide the
+// result at the end. Nothing of size queries x keys is ever written to memory.
+constexpr std::int64_t kPanel = 16;    // keys per packed K panel: two 8-float vectors
+constexpr std::int64_t kKeyChunk = 128; // keys of V per pass of the value product
+constexpr int kScoreRows = 6;           // query rows per score micro-kernel call
+constexpr int kValueRows = 3;           // query rows per value micro-kernel call
+constexpr int kValueVectors = 4;        // 8-float columns per value micro-kernel call
+constexpr std::int64_t kTileBytes = 512 << 10; // score tile per thread: a share of a core's L2
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DIFFSS_BLOCKED_ATTENTION 1
+
+bool blockedAttentionSupported()
+{
+    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+
+// exp(x) for x <= 0, 8 lanes: 2^n * p(r), x = n ln2 + r, |r| <= ln2 / 2, p the
+// degree-7 Taylor polynomial (relative error below 1e-8 before rounding).
+// Inputs under -87 give exp(-87), which is 0 next to the row's largest term 1.
+__attribute__((target("avx2,fma"))) inline __m256 expNonPositive(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma"))) inline float horizontalSum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) inline float horizontalMax(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+// scores[r][0..kPanel) = q[r] . K panel, for R query rows (row stride qStride).
+template <int R>
+__attribute__((target("avx2,fma"))) void scorePanel(const float *q, std::int64_t qStride, const float *panel, std::int64_t dim,
+                                                   float *scores, std::int64_t scoreStride)
+{
+    __m256 acc[R][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (std::int64_t d = 0; d < dim; ++d) {
+        const __m256 k0 = _mm256_loadu_ps(panel + d * kPanel), k1 = _mm256_loadu_ps(panel + d * kPanel + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const __m256 qv = _mm256_broadcast_ss(q + r * qStride + d);
+            acc[r][0] = _mm256_fmadd_ps(qv, k0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(qv, k1, acc[r][1]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        _mm256_storeu_ps(scores + r * scoreStride, acc[r][0]);
+        _mm256_storeu_ps(scores + r * scoreStride + 8, acc[r][1]);
+    }
+}
+
+// out[r][0..8V) += sum over keys of p[r][key] * v[key][0..8V), for R rows.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) void valueChunk(const float *p, std::int64_t pStride, const float *v, std::int64_t vStride,
+                                                   std::int64_t keys, float *out, std::int64_t outStride)
+{
+    __m256 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int c = 0; c < V; ++c)
+            acc[r][c] = _mm256_loadu_ps(out + r * outStride + 8 * c);
+    for (std::int64_t j = 0; j < keys; ++j) {
+#pragma GCC unroll 8
+        for (int c = 0; c < V; ++c) {
+            const __m256 vv = _mm256_loadu_ps(v + j * vStride + 8 * c);
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + r * pStride + j), vv, acc[r][c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int c = 0; c < V; ++c)
+            _mm256_storeu_ps(out + r * outStride + 8 * c, acc[r][c]);
+}
+
+template <int R>
+__attribute__((target("avx2,fma"))) void valueColumns(const float *p, std::int64_t pStride, const float *v, std::int64_t vStride,
+                                                     std::int64_t keys, float *out, std::int64_t outStride, std::int64_t columns)
+{
+    for (std::int64_t c = 0; c < columns; c += 8 * kValueVectors) {
+        const float *vc = v + c;
+        float *oc = out + c;
+        switch (std::min<std::int64_t>(kValueVectors, (columns - c) / 8)) {
+        case 1: valueChunk<R, 1>(p, pStride, vc, vStride, keys, oc, outStride); break;
+        case 2: valueChunk<R, 2>(p, pStride, vc, vStride, keys, oc, outStride); break;
+        case 3: valueChunk<R, 3>(p, pStride, vc, vStride, keys, oc, outStride); break;
+        default: valueChunk<R, kValueVectors>(p, pStride, vc, vStride, keys, oc, outStride); break;
+        }
+    }
+}
+
+// Turns scores[0..keys) into exp(scale * (score - max)) and returns their sum.
+__attribute__((target("avx2,fma"))) float expRow(float *s, std::int64_t keys, float scale)
+{
+    std::int64_t j = 0;
+    __m256 m8 = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    for (; j + 8 <= keys; j += 8)
+        m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + j));
+    float m = horizontalMax(m8);
+    for (; j < keys; ++j)
+        m = std::max(m, s[j]);
+    const __m256 mv = _mm256_set1_ps(m), sv = _mm256_set1_ps(scale);
+    __m256 sum8 = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= keys; j += 8) {
+        const __m256 e = expNonPositive(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv), sv));
+        _mm256_storeu_ps(s + j, e);
+        sum8 = _mm256_add_ps(sum8, e);
+    }
+    float sum = horizontalSum(sum8);
+    for (; j < keys; ++j)
+        sum += (s[j] = std::exp((s[j] - m) * scale));
+    return sum;
+}
+
+struct BlockedShape {
+    std::int64_t batch, heads, nq, nk, dim, nkPad, dimPad, blockRows;
+    bool causal;
+};
+
+// One block of query rows of one (batch, head): q points at its first row
+// (row stride qStride), out likewise; kPacked / vPacked are the head's.
+__attribute__((target("avx2,fma"))) void attendBlock(const BlockedShape &s, const float *q, std::int64_t qStride,
+                                                    std::int64_t firstRow, std::int64_t rows, const float *kPacked,
+                                                    const float *vPacked, float *out, std::int64_t outStride, float *scores,
+                                                    float *acc, float *sums)
+{
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.dim)));
+    for (std::int64_t p = 0; p < s.nkPad / kPanel; ++p) {
+        const float *panel = kPacked + p * s.dim * kPanel;
+        std::int64_t r = 0;
+        for (; r + kScoreRows <= rows; r += kScoreRows)
+            scorePanel<kScoreRows>(q + r * qStride, qStride, panel, s.dim, scores + r * s.nkPad + p * kPanel, s.nkPad);
+        float *sc = scores + r * s.nkPad + p * kPanel;
+        switch (rows - r) {
+        case 1: scorePanel<1>(q + r * qStride, qStride, panel, s.dim, sc, s.nkPad); break;
+        case 2: scorePanel<2>(q + r * qStride, qStride, panel, s.dim, sc, s.nkPad); break;
+        case 3: scorePanel<3>(q + r * qStride, qStride, panel, s.dim, sc, s.nkPad); break;
+        case 4: scorePanel<4>(q + r * qStride, qStride, panel, s.dim, sc, s.nkPad); break;
+        case 5: scorePanel<5>(q + r * qStride, qStride, panel, s.dim, sc, s.nkPad); break;
+        default: break;
+        }
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+        float *row = scores + r * s.nkPad;
+        const std::int64_t keys = s.causal ? std::min(s.nk, firstRow + r + 1) : s.nk;
+        sums[r] = expRow(row, keys, scale);
+        std::fill(row + keys, row + s.nk, 0.0f);
+    }
+    std::fill(acc, acc + rows * s.dimPad, 0.0f);
+    for (std::int64_t k0 = 0; k0 < s.nk; k0 += kKeyChunk) {
+        const std::int64_t keys = std::min(kKeyChunk, s.nk - k0);
+        const float *v = vPacked + k0 * s.dimPad;
+        std::int64_t r = 0;
+        for (; r + kValueRows <= rows; r += kValueRows)
+            valueColumns<kValueRows>(scores + r * s.nkPad + k0, s.nkPad, v, s.dimPad, keys, acc + r * s.dimPad, s.dimPad, s.dimPad);
+        for (; r < rows; ++r)
+            valueColumns<1>(scores + r * s.nkPad + k0, s.nkPad, v, s.dimPad, keys, acc + r * s.dimPad, s.dimPad, s.dimPad);
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float inv = 1.0f / sums[r];
+        for (std::int64_t d = 0; d < s.dim; ++d)
+            out[r * outStride + d] = acc[r * s.dimPad + d] * inv;
+    }
+}
+
+// q [B, Nq, H*D], k and v [B, Nk, H*D], fp32 on the CPU.
+at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const at::Tensor &vIn, int heads, bool causal,
+                            std::int64_t tileBytes)
+{
+    const auto q = qIn.contiguous(), k = kIn.contiguous(), v = vIn.contiguous();
+    BlockedShape s{};
+    s.batch = q.size(0);
+    s.heads = heads;
+    s.nq = q.size(1);
+    s.nk = k.size(1);
+    s.dim = q.size(2) / heads;
+    s.nkPad = (s.nk + kPanel - 1) / kPanel * kPanel;
+    s.dimPad = (s.dim + 7) / 8 * 8;
+    s.causal = causal;
+    // Score tile: as many query rows as fit in tileBytes (a share of the
+    // core's L2), a multiple of the micro-kernel's rows when there are enough.
+    const std::int64_t fit = std::max<std::int64_t>(1, tileBytes / (s.nkPad * std::int64_t(sizeof(float))));
+    s.blockRows = std::min(s.nq, fit >= kScoreRows ? fit / kScoreRows * kScoreRows : fit);
+    const std::int64_t inner = heads * s.dim, bh = s.batch * heads;
+
+    auto kPacked = at::empty({bh, s.nkPad * s.dim}, q.options());
+    auto vPacked = at::empty({bh, s.nk * s.dimPad}, q.options());
+    const float *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
+    float *kpk = kPacked.data_ptr<float>(), *vpk = vPacked.data_ptr<float>();
+    at::parallel_for(0, bh, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            const std::int64_t b = i / heads, h = i % heads;
+            const float *kh = kp + b * s.nk * inner + h * s.dim, *vh = vp + b * s.nk * inner + h * s.dim;
+            float *kd = kpk + i * s.nkPad * s.dim, *vd = vpk + i * s.nk * s.dimPad;
+            for (std::int64_t p = 0; p < s.nkPad / kPanel; ++p)
+                for (std::int64_t d = 0; d < s.dim; ++d)
+                    for (std::int64_t j = 0; j < kPanel; ++j) {
+                        const std::int64_t key = p * kPanel + j;
+                        kd[(p * s.dim + d) * kPanel + j] = key < s.nk ? kh[key * inner + d] : 0.0f;
+                    }
+            for (std::int64_t key = 0; key < s.nk; ++key) {
+                std::copy(vh + key * inner, vh + key * inner + s.dim, vd + key * s.dimPad);
+                std::fill(vd + key * s.dimPad + s.dim, vd + (key + 1) * s.dimPad, 0.0f);
+            }
+        }
+    });
+
+    auto out = at::empty({s.batch, s.nq, inner}, q.options());
+    const float *qp = q.data_ptr<float>();
+    float *op = out.data_ptr<float>();
+    const std::int64_t blocks = (s.nq + s.blockRows - 1) / s.blockRows;
+    at::parallel_for(0, bh * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+        std::vector<float> scores(s.blockRows * s.nkPad), acc(s.blockRows * s.dimPad), sums(s.blockRows);
+        for (std::int64_t t = begin; t < end; ++t) {
+            const std::int64_t i = t / blocks, first = (t % blocks) * s.blockRows;
+            const std::int64_t b = i / heads, h = i % heads, rows = std::min(s.blockRows, s.nq - first);
+            const std::int64_t offset = (b * s.nq + first) * inner + h * s.dim;
+            attendBlock(s, qp + offset, inner, first, rows, kpk + i * s.nkPad * s.dim, vpk + i * s.nk * s.dimPad, op + offset, inner,
+                        scores.data(), acc.data(), sums.data());
+        }
+    });
+    return out;
+}
+#endif
+
+bool forceSlicedAttention()
+{
+    static const bool sliced = [] {
+        const char *env = std::getenv("DIFFSS_ATTENTION");   // "sliced" forces the portable path (benchmarks)
+        return env && std::string(env) == "sliced";
+    }();
+    return sliced;
+}
+
+} // namespace
+
 at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, int heads, bool causal,
                      std::int64_t sliceBytes)
 {
+    RECORD_FUNCTION("diffss::sd::attention", std::vector<c10::IValue>());   // named in LibTorch's profiler
     const auto batch = q.size(0), nq = q.size(1), nk = k.size(1), inner = q.size(2);
     const auto dim = inner / heads;
 #if TORCH_VERSION_MAJOR >= 2
     // LibTorch 2 has fused attention kernels (flash / memory-efficient on
     // CUDA): no score matrix, no slicing needed.
-    static const bool sliced = [] {
-        const char *env = std::getenv("DIFFSS_ATTENTION");   // "sliced" forces the portable path (benchmarks)
-        return env && std::string(env) == "sliced";
-    }();
-    if (q.is_cuda() && !sliced) {
+    if (q.is_cuda() && !forceSlicedAttention()) {
         auto heads4 = [&](const at::Tensor &t) { return t.reshape({batch, t.size(1), heads, dim}).transpose(1, 2); };
         const auto o = at::scaled_dot_product_attention(heads4(q), heads4(k), heads4(v), {}, 0.0, causal);
         return o.transpose(1, 2).reshape({batch, nq, inner});
     }
+#endif
+#ifdef DIFFSS_BLOCKED_ATTENTION
+    // On the CPU in fp32: the score-blocked kernel above, its tile at most
+    // 512 KB (or sliceBytes when smaller), so that it stays in the core's L2.
+    if (q.device().is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
+        blockedAttentionSupported() && !forceSlicedAttention() && !q.requires_grad() && !k.requires_grad() && !v.requires_grad())
+        return blockedAttention(q, k, v, heads, causal, std::min<std::int64_t>(sliceBytes, kTileBytes));
 #endif
     // [B, N, H*D] -> [B*H, N, D]
     auto split = [&](const at::Tensor &t) {
