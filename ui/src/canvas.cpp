@@ -1,5 +1,8 @@
 #include "diffss/ui/canvas.h"
 
+#include "diffss/ui/mask_colour.h"
+#include "mask_outline.h"
+
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QKeyEvent>
@@ -17,7 +20,6 @@ namespace {
 
 constexpr double kMinZoom = 0.02;
 constexpr double kMaxZoom = 64.0;
-const QRgb kMaskColour = qPremultiply(qRgba(255, 64, 160, 255));
 const QRgb kObjectScribble = qPremultiply(qRgba(40, 220, 80, 255));
 const QRgb kBackgroundScribble = qPremultiply(qRgba(40, 140, 255, 255));
 
@@ -44,16 +46,36 @@ void halveInto(const QImage &src, QImage &dst, const QRect &dstRect)
 
 } // namespace
 
-Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(document)
+Canvas::Canvas(MaskDocument *document, QWidget *parent)
+    : QWidget(parent), doc_(document), shownColour_(maskPalette().front().colour), outline_(std::make_unique<MaskOutline>())
 {
     setMouseTracking(true);
     setFocusPolicy(Qt::StrongFocus);
     setMinimumSize(320, 240);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setAcceptDrops(true);
-    connect(doc_, &MaskDocument::layerChanged, this, [this](Layer, const PixelRect &rect) { refresh(rect); });
+    connect(doc_, &MaskDocument::layerChanged, this, [this](Layer layer, const PixelRect &rect) {
+        if (layer == Layer::Mask)
+            outline_->invalidate(rect);
+        refresh(rect);
+    });
+    connect(doc_, &MaskDocument::edited, this, [this] {
+        // Opened without a mask, the colour was chosen from the image alone;
+        // the first mask tells which pixels it has to stand out from.
+        if (maskColourAutomatic() && !colourFromMask_ && doc_->mask().count() > 0) {
+            const QColor before = shownColour_;
+            chooseAutomaticColour();
+            if (shownColour_ != before) {
+                rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
+                update();
+            }
+        }
+    });
     connect(doc_, &MaskDocument::resetDone, this, [this] {
         overlay_ = QImage(doc_->image().width(), doc_->image().height(), QImage::Format_ARGB32_Premultiplied);
+        outline_->reset(doc_->image().width(), doc_->image().height());
+        if (maskColourAutomatic())
+            chooseAutomaticColour();
         buildPyramid();
         rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
         polygon_.clear();
@@ -61,6 +83,8 @@ Canvas::Canvas(MaskDocument *document, QWidget *parent) : QWidget(parent), doc_(
         fitToWindow();
     });
 }
+
+Canvas::~Canvas() = default;
 
 void Canvas::setTool(Tool tool)
 {
@@ -102,10 +126,41 @@ void Canvas::setOverlayVisible(bool visible)
 
 void Canvas::setOutlineOnly(bool outline)
 {
-    outline_ = outline;
+    outlineOnly_ = outline;
     if (!doc_->isEmpty())
         rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
     update();
+}
+
+void Canvas::setOutlineVisible(bool visible)
+{
+    outlineVisible_ = visible;
+    update();
+}
+
+void Canvas::setMaskColour(const QColor &colour)
+{
+    userColour_ = colour.isValid() ? colour.toRgb() : QColor();
+    const QColor before = shownColour_;
+    if (userColour_.isValid())
+        shownColour_ = userColour_;
+    else if (!doc_->isEmpty())
+        chooseAutomaticColour();
+    if (shownColour_ == before)
+        return;
+    if (!doc_->isEmpty())
+        rebuildOverlay({0, 0, doc_->image().width(), doc_->image().height()});
+    update();
+    emit maskColourChanged(shownColour_);
+}
+
+void Canvas::chooseAutomaticColour()
+{
+    const QColor before = shownColour_;
+    shownColour_ = contrastingMaskColour(doc_->displayImage(), doc_->mask());
+    colourFromMask_ = doc_->mask().count() > 0;
+    if (shownColour_ != before)
+        emit maskColourChanged(shownColour_);
 }
 
 QPointF Canvas::toImage(QPointF p) const { return origin_ + p / zoom_; }
@@ -157,22 +212,15 @@ void Canvas::rebuildOverlay(const PixelRect &rect)
     const Mask &mask = doc_->mask();
     const Mask &object = doc_->layer(Layer::ObjectScribbles);
     const Mask &background = doc_->layer(Layer::BackgroundScribbles);
-    const int w = mask.width(), h = mask.height();
-    // The outline looks one pixel around, so refresh a pixel more on each side.
-    const PixelRect r = outline_ ? PixelRect{rect.x - 1, rect.y - 1, rect.width + 2, rect.height + 2}.intersected({0, 0, w, h}) : rect;
+    const QRgb fill = outlineOnly_ ? 0u : qPremultiply(shownColour_.rgb() | 0xff000000u);
+    const PixelRect r = rect.intersected({0, 0, mask.width(), mask.height()});
     for (int y = r.y; y < r.y + r.height; ++y) {
         auto *out = reinterpret_cast<QRgb *>(overlay_.scanLine(y));
         const std::uint8_t *m = mask.row(y);
-        const std::uint8_t *up = mask.row(std::max(0, y - 1));
-        const std::uint8_t *down = mask.row(std::min(h - 1, y + 1));
         const std::uint8_t *o = object.row(y);
         const std::uint8_t *b = background.row(y);
-        for (int x = r.x; x < r.x + r.width; ++x) {
-            bool on = m[x] != 0;
-            if (on && outline_)
-                on = x == 0 || x == w - 1 || y == 0 || y == h - 1 || !m[x - 1] || !m[x + 1] || !up[x] || !down[x];
-            out[x] = o[x] ? kObjectScribble : b[x] ? kBackgroundScribble : on ? kMaskColour : 0u;
-        }
+        for (int x = r.x; x < r.x + r.width; ++x)
+            out[x] = o[x] ? kObjectScribble : b[x] ? kBackgroundScribble : m[x] ? fill : 0u;
     }
     QRect levelRect(r.x, r.y, r.width, r.height);
     const QImage *source = &overlay_;
@@ -207,7 +255,8 @@ void Canvas::refresh(const PixelRect &imageRect)
     rebuildOverlay(imageRect);
     const QRectF widgetRect(toWidget(QPointF(imageRect.x, imageRect.y)),
                             toWidget(QPointF(imageRect.x + imageRect.width, imageRect.y + imageRect.height)));
-    update(widgetRect.toAlignedRect().adjusted(-2, -2, 2, 2));
+    const int margin = int(std::ceil(kOutlineWidth)) + 3; // the outline reaches past the pixels
+    update(widgetRect.toAlignedRect().adjusted(-margin, -margin, margin, margin));
 }
 
 void Canvas::paintEvent(QPaintEvent *event)
@@ -241,6 +290,8 @@ void Canvas::paintEvent(QPaintEvent *event)
             painter.setOpacity(opacity_);
             painter.drawImage(target, overlay, levelSource);
             painter.setOpacity(1.0);
+            if (outlineVisible_ || outlineOnly_)
+                drawOutline(painter, aligned, level);
         }
     }
     if (!polygon_.isEmpty()) {
@@ -271,6 +322,35 @@ void Canvas::paintEvent(QPaintEvent *event)
         painter.setPen(QPen(Qt::white, 1.2));
         painter.drawEllipse(cursor_, r, r);
     }
+}
+
+void Canvas::drawOutline(QPainter &painter, const QRectF &visible, int level)
+{
+    std::vector<QLineF> lines;
+    // Past the edge of the exposed part by the pen's reach, so that a stroke
+    // centred just outside it is drawn too.
+    const double reach = (kOutlineWidth + 2) / zoom_;
+    outline_->collect(doc_->mask(), level, visible.adjusted(-reach, -reach, reach, reach), lines);
+    if (lines.empty())
+        return;
+    for (QLineF &line : lines)
+        line = QLineF(toWidget(line.p1()), toWidget(line.p2()));
+    painter.save();
+    painter.setRenderHint(QPainter::Antialiasing, false);
+    // A thin dark (or, for a dark colour, light) rim keeps the line apart
+    // from the image and from the fill of the same colour.
+    const bool darkColour = shownColour_.lightnessF() < 0.35;
+    QPen rim(darkColour ? QColor(255, 255, 255, 200) : QColor(0, 0, 0, 170), kOutlineWidth + 2);
+    rim.setCosmetic(true);
+    rim.setCapStyle(Qt::SquareCap);
+    painter.setPen(rim);
+    painter.drawLines(lines.data(), int(lines.size()));
+    QPen pen(shownColour_, kOutlineWidth);
+    pen.setCosmetic(true);
+    pen.setCapStyle(Qt::SquareCap);
+    painter.setPen(pen);
+    painter.drawLines(lines.data(), int(lines.size()));
+    painter.restore();
 }
 
 void Canvas::mousePressEvent(QMouseEvent *event)

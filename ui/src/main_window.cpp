@@ -15,6 +15,7 @@
 #include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
 #include "file_filters.h"
+#include "recent_files.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -131,8 +132,8 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(deviceLabel_);
 
     connect(canvas_, &Canvas::cursorMoved, this, [this](QPoint p, bool inside) {
-        cursorLabel_->setText(inside ? tr("x %1  y %2  zoom %3 %").arg(p.x()).arg(p.y()).arg(qRound(canvas_->zoom() * 100))
-                                     : tr("zoom %1 %").arg(qRound(canvas_->zoom() * 100)));
+        // The zoom has its own read-out on the tool bar.
+        cursorLabel_->setText(inside ? tr("x %1  y %2").arg(p.x()).arg(p.y()) : QString());
     });
     connect(doc_, &MaskDocument::layerChanged, this, [this](Layer layer, const PixelRect &) {
         if (layer == Layer::Mask && !doc_->inStroke())
@@ -295,9 +296,13 @@ void MainWindow::rebuildRecentMenu()
         return;
     recentMenu_->clear();
     const QStringList list = settings::recentFiles.get();
+    // Enough of each path to tell files of the same name apart (duck/1.jpg, cat/1.jpg).
+    const QStringList labels = recentFileLabels(list);
     for (int i = 0; i < list.size(); ++i) {
         const QString path = list[i];
-        QAction *a = recentMenu_->addAction(QStringLiteral("&%1 %2").arg((i + 1) % 10).arg(QFileInfo(path).fileName()));
+        QString label = labels[i];
+        label.replace(QLatin1Char('&'), QLatin1String("&&"));
+        QAction *a = recentMenu_->addAction(QStringLiteral("&%1 %2").arg((i + 1) % 10).arg(label));
         a->setToolTip(QDir::toNativeSeparators(path));
         a->setStatusTip(QDir::toNativeSeparators(path));
         connect(a, &QAction::triggered, this, [this, path] {

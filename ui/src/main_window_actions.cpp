@@ -57,19 +57,20 @@ void MainWindow::createActions()
     });
     file->addSeparator();
     file->addAction(tr("&Save Project"), QKeySequence::Save, this, [this] {
-        if (projectPath_.isEmpty()) {
-            const QString path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), projectFileFilter());
-            if (!path.isEmpty())
-                saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
-        } else {
-            saveProjectAs(projectPath_);
-        }
-    });
-    file->addAction(tr("Save Project &As..."), QKeySequence::SaveAs, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), settings::lastFolder.get(), projectFileFilter());
+        const QString path = projectPath_.isEmpty() ? askProjectPath(tr("Save Project")) : projectPath_;
         if (!path.isEmpty())
-            saveProjectAs(path.endsWith(QLatin1String(".diffss")) ? path : path + QStringLiteral(".diffss"));
+            saveProjectAs(path);
     });
+    QAction *saveAs = file->addAction(tr("Save Project &As..."), this, [this] {
+        const QString path = askProjectPath(tr("Save Project As"));
+        if (!path.isEmpty())
+            saveProjectAs(path);
+    });
+    // Ctrl+Shift+S everywhere, whatever the platform's own Save As key is (none on some).
+    QList<QKeySequence> saveAsKeys = QKeySequence::keyBindings(QKeySequence::SaveAs);
+    if (!saveAsKeys.contains(QKeySequence(tr("Ctrl+Shift+S"))))
+        saveAsKeys.prepend(QKeySequence(tr("Ctrl+Shift+S")));
+    saveAs->setShortcuts(saveAsKeys);
     file->addSeparator();
     file->addAction(tr("&Import Mask..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
         const QString path = chooseFile(tr("Import Mask"), maskFileFilter());
@@ -191,7 +192,12 @@ void MainWindow::createActions()
     view->addAction(tr("&Actual Size (100 %)"), QKeySequence(tr("1")), this, [this] {
         canvas_->setZoom(1.0, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
     });
-    view->addAction(tr("Zoom &In"), QKeySequence::ZoomIn, this, [this] { canvas_->zoomBy(1.25, canvas_->rect().center()); });
+    QAction *zoomIn = view->addAction(tr("Zoom &In"), this, [this] { canvas_->zoomBy(1.25, canvas_->rect().center()); });
+    // Ctrl+= too: on most keyboards + is the shifted = key.
+    QList<QKeySequence> zoomInKeys = QKeySequence::keyBindings(QKeySequence::ZoomIn);
+    if (!zoomInKeys.contains(QKeySequence(tr("Ctrl+="))))
+        zoomInKeys << QKeySequence(tr("Ctrl+="));
+    zoomIn->setShortcuts(zoomInKeys);
     view->addAction(tr("Zoom &Out"), QKeySequence::ZoomOut, this, [this] { canvas_->zoomBy(0.8, canvas_->rect().center()); });
     view->addSeparator();
     showMaskAction_ = view->addAction(tr("Show &Mask"));
@@ -203,6 +209,7 @@ void MainWindow::createActions()
     outlineAction_->setCheckable(true);
     outlineAction_->setShortcut(QKeySequence(tr("O")));
     connect(outlineAction_, &QAction::toggled, canvas_, &Canvas::setOutlineOnly);
+    createMaskViewActions(view);
     QAction *logScale = view->addAction(tr("Histogram &Log Scale"));
     logScale->setCheckable(true);
     connect(logScale, &QAction::toggled, histogram_, &HistogramPlot::setLogScale);
@@ -225,20 +232,7 @@ void MainWindow::createActions()
     prefs->addAction(tr("&Diffusion Models..."), this, [this] { gallery_->showModelsDialog(); });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence::HelpContents, this, [this] {
-        QString rows;
-        for (QMenu *menu : menuBar()->findChildren<QMenu *>())
-            for (QAction *a : menu->actions())
-                if (!a->shortcut().isEmpty())
-                    rows += QStringLiteral("<tr><td>%1</td><td><b>%2</b></td></tr>")
-                                .arg(a->text().remove(QLatin1Char('&')), a->shortcut().toString(QKeySequence::NativeText));
-        rows += tr("<tr><td>Pan</td><td><b>Space + drag, middle button</b></td></tr>"
-                   "<tr><td>Zoom at the cursor</td><td><b>Wheel</b></td></tr>"
-                   "<tr><td>Brush size</td><td><b>Ctrl + wheel</b></td></tr>"
-                   "<tr><td>Erase scribbles</td><td><b>Shift + scribble</b></td></tr>"
-                   "<tr><td>Close / drop polygon</td><td><b>Double-click or Enter / Escape</b></td></tr>");
-        QMessageBox::information(this, tr("Keyboard Shortcuts"), QStringLiteral("<table cellspacing=4>%1</table>").arg(rows));
-    });
+    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence::HelpContents, this, &MainWindow::showShortcuts);
     help->addAction(tr("&About DifFSS Studio"), this, [this] {
         const RuntimeInfo info = runtimeInfo();
         QMessageBox::about(this, tr("About DifFSS Studio"),

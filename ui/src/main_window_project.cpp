@@ -29,6 +29,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QInputDialog>
+#include <QLocale>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -245,9 +246,18 @@ void MainWindow::offerRecovery()
     const QString path = recoveryPath();
     if (!QFileInfo::exists(path))
         return;
+    // Name the work: the image it was on, and when it was last written.
+    const QString image = QString::fromStdString(projectSupportImage(path.toStdString()));
+    const QDateTime written = QFileInfo(path).lastModified();
+    const QString when = written.date() == QDate::currentDate() ? written.toString(QStringLiteral("HH:mm"))
+                                                                 : QLocale().toString(written, QLocale::ShortFormat);
+    const QString what = image.isEmpty() ? tr("the unsaved work")
+                                         : tr("the unsaved work on %1 (in %2, autosaved at %3)")
+                                               .arg(QFileInfo(image).fileName(),
+                                                    QDir::toNativeSeparators(QFileInfo(image).absolutePath()), when);
     const auto answer = QMessageBox::question(
         this, tr("Recover Work"),
-        tr("DifFSS Studio did not close properly last time. Recover the unsaved work?"),
+        tr("DifFSS Studio did not close properly last time. Recover %1?").arg(what),
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer != QMessageBox::Yes) {
         removeRecoveryFiles(path);
@@ -309,9 +319,7 @@ bool MainWindow::maybeSave()
     if (answer == QMessageBox::Cancel)
         return false;
     if (answer == QMessageBox::Save) {
-        QString path = projectPath_;
-        if (path.isEmpty())
-            path = QFileDialog::getSaveFileName(this, tr("Save Project"), settings::lastFolder.get(), projectFileFilter());
+        const QString path = projectPath_.isEmpty() ? askProjectPath(tr("Save Project")) : projectPath_;
         return !path.isEmpty() && saveProjectAs(path);
     }
     return true;

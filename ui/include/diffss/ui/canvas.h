@@ -3,27 +3,36 @@
 #include "diffss/mask_ops.h"
 #include "diffss/ui/mask_document.h"
 
+#include <QColor>
 #include <QImage>
 #include <QPointF>
 #include <QVector>
 #include <QWidget>
 
+#include <memory>
 #include <vector>
 
+class QPainter;
+
 namespace diffss::ui {
+
+class MaskOutline;
 
 enum class Tool { Brush, Eraser, ObjectScribble, BackgroundScribble, Polygon, Fill, Region };
 
 // The editing view of a MaskDocument: zoom about the cursor (wheel), pan
 // (middle button, or space + drag), brush and eraser with a cursor outline,
 // scribbles, polygon fill (click points, double-click or Enter to close,
-// Escape to drop), flood fill. The mask overlay is cached and refreshed only
-// where pixels change. GUI thread only.
+// Escape to drop), flood fill. The mask is shown as a translucent fill (cached
+// and refreshed only where pixels change) and an outline stroked at a constant
+// screen width at any zoom, in a colour chosen to stand out from the object
+// unless the user picked one. GUI thread only.
 class Canvas : public QWidget {
     Q_OBJECT
 
 public:
     explicit Canvas(MaskDocument *document, QWidget *parent = nullptr);
+    ~Canvas() override;
 
     void setTool(Tool tool);
     Tool tool() const { return tool_; }
@@ -32,8 +41,21 @@ public:
     void setOverlayOpacity(double opacity);
     void setOverlayVisible(bool visible);
     bool overlayVisible() const { return overlayVisible_; }
+    // No fill: only the outline (and the scribbles) are drawn.
     void setOutlineOnly(bool outline);
-    bool outlineOnly() const { return outline_; }
+    bool outlineOnly() const { return outlineOnly_; }
+    // The outline on top of the fill (on by default).
+    void setOutlineVisible(bool visible);
+    bool outlineVisible() const { return outlineVisible_; }
+    // An invalid colour means automatic: the palette colour that contrasts
+    // most with the image under the mask, chosen when an image is opened
+    // (and again when its first mask arrives).
+    void setMaskColour(const QColor &colour);
+    bool maskColourAutomatic() const { return !userColour_.isValid(); }
+    // The colour the mask is drawn in now.
+    QColor maskColour() const { return shownColour_; }
+    // The outline's width on screen, in device-independent pixels.
+    static constexpr double kOutlineWidth = 2.0;
 
     double zoom() const { return zoom_; }
     // Zooms by `factor` keeping the image point under `anchor` (widget coordinates) still.
@@ -56,6 +78,7 @@ signals:
     void brushRadiusChanged(double radius);
     void fileDropped(const QString &path);
     void regionChanged(const QRect &region);
+    void maskColourChanged(const QColor &colour);
 
 protected:
     void paintEvent(QPaintEvent *event) override;
@@ -76,6 +99,8 @@ private:
     void buildPyramid();
     void refresh(const PixelRect &imageRect);
     void finishPolygon();
+    void chooseAutomaticColour();
+    void drawOutline(QPainter &painter, const QRectF &visible, int level);
     PixelPoint imagePoint(QPointF widgetPoint) const;
 
     MaskDocument *doc_;
@@ -83,7 +108,12 @@ private:
     double radius_ = 12;
     double opacity_ = 0.5;
     bool overlayVisible_ = true;
-    bool outline_ = false;
+    bool outlineOnly_ = false;
+    bool outlineVisible_ = true;
+    QColor userColour_;            // invalid: automatic
+    QColor shownColour_;
+    bool colourFromMask_ = false;  // the automatic colour looked at a mask, not just the image
+    std::unique_ptr<MaskOutline> outline_;
 
     double zoom_ = 1;
     QPointF origin_;   // image point shown at the widget's top-left corner

@@ -116,6 +116,14 @@ private:
     std::vector<ProjectVariant> projectVariants() const;
     bool variantsModified_ = false; // generated or accepted since the last save or load
     QString chooseFile(const QString &title, const QString &filter);
+    // View > Mask Outline and Mask Colour, and the zoom read-out (main_window_view.cpp).
+    void createMaskViewActions(QMenu *view);
+    // Help > Keyboard Shortcuts: every shortcut of the window's actions.
+    void showShortcuts();
+    // Asks where to save the project, suggesting its file or a name made
+    // from the support image; empty when the user cancels.
+    QString askProjectPath(const QString &title);
+    QString suggestedProjectPath() const;
 
     MaskDocument *doc_;
     Canvas *canvas_;

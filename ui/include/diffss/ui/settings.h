@@ -29,6 +29,10 @@ namespace settings {
 inline const Setting<int> computeThreads{QStringLiteral("compute/threads"), 0};
 inline const Setting<QString> lastFolder{QStringLiteral("files/lastFolder"), QString()};
 inline const Setting<double> overlayOpacity{QStringLiteral("view/overlayOpacity"), 0.5};
+// The mask's colour as #rrggbb; empty = automatic (the palette colour that contrasts with the object).
+inline const Setting<QString> maskColour{QStringLiteral("view/maskColour"), QString()};
+// The mask's outline on top of its fill.
+inline const Setting<bool> maskOutline{QStringLiteral("view/maskOutline"), true};
 inline const Setting<QByteArray> windowGeometry{QStringLiteral("window/geometry"), QByteArray()};
 inline const Setting<QByteArray> windowState{QStringLiteral("window/state"), QByteArray()};
 // Images and projects, newest first.
