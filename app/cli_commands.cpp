@@ -15,6 +15,7 @@
 #include <QTextStream>
 
 #include <exception>
+#include <limits>
 
 namespace diffss::cli {
 
@@ -28,11 +29,9 @@ int runInfo(const QStringList &args)
         return code;
     if (const int code = applyThreads(parser, args.at(0)); code >= 0)
         return code;
-    const auto requested = parseDevice(parser.value(kDevice).toStdString());
-    if (!requested) {
-        err() << args.at(0) << ": unknown device '" << parser.value(kDevice) << "' (use auto, cpu or cuda)\n";
+    const auto requested = deviceValue(parser, args.at(0));
+    if (!requested)
         return kExitUsage;
-    }
 
     const RuntimeInfo info = runtimeInfo();
     QString device;
@@ -104,24 +103,25 @@ int runDemo(const QStringList &args)
                                               "backgrounds, as <class>/<n>.jpg with masks <class>/<n>.png."));
         code >= 0)
         return code;
-    bool okImages = false, okSeed = false;
-    const int count = parser.value(images).toInt(&okImages);
-    const uint seedValue = parser.value(seed).toUInt(&okSeed);
+    if (!parser.isSet(outDir)) {
+        err() << args.at(0) << ": needs --out DIR\n";
+        return kExitUsage;
+    }
+    const auto count = wholeNumber(parser, images, args.at(0), 1, 1000);
+    const auto seedValue = wholeNumber(parser, seed, args.at(0), 0, std::numeric_limits<uint>::max());
+    if (!count || !seedValue)
+        return kExitUsage;
     const QStringList wh = parser.value(size).split(QLatin1Char('x'));
     bool okW = false, okH = false;
     const int width = wh.size() == 2 ? wh[0].toInt(&okW) : 0, height = wh.size() == 2 ? wh[1].toInt(&okH) : 0;
-    if (!parser.isSet(outDir) || !okImages || count < 1 || count > 1000 || !okSeed) {
-        err() << args.at(0) << ": needs --out DIR; --images 1..1000 and --seed a whole number\n";
-        return kExitUsage;
-    }
     if (!okW || !okH || width < 32 || height < 32 || width > 4096 || height > 4096) {
-        err() << args.at(0) << ": --size wants WxH with both sides 32..4096, not '" << parser.value(size) << "'\n";
+        err() << args.at(0) << ": --size: '" << parser.value(size) << "' is not WxH with both sides from 32 to 4096\n";
         return kExitUsage;
     }
     try {
         const QString root = QDir(parser.value(outDir)).absolutePath();
-        const DemoDataset data = writeDemoDataset(root.toStdString(), count, seedValue, width, height);
-        out() << "Wrote " << data.classes.size() * static_cast<std::size_t>(count) << " images with masks ("
+        const DemoDataset data = writeDemoDataset(root.toStdString(), int(*count), uint(*seedValue), width, height);
+        out() << "Wrote " << data.classes.size() * static_cast<std::size_t>(*count) << " images with masks ("
               << data.classes.size() << " classes) to " << root << "\n";
     } catch (const std::exception &e) {
         err() << args.at(0) << ": " << e.what() << "\n";

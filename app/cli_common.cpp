@@ -1,6 +1,8 @@
 #include "cli_common.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include "exit_codes.h"
@@ -8,6 +10,7 @@
 #include "diffss/dataset.h"
 #include "diffss/error.h"
 #include "diffss/export.h"
+#include "diffss/generator.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 #include "diffss/runtime.h"
@@ -60,13 +63,91 @@ int parse(QCommandLineParser &parser, const QStringList &args, const QString &de
     return -1;
 }
 
+QString optionName(const QCommandLineOption &option)
+{
+    QString name;
+    for (const QString &n : option.names())
+        if (n.size() > name.size())
+            name = n;
+    return (name.size() == 1 ? QStringLiteral("-") : QStringLiteral("--")) + name;
+}
+
+std::optional<qint64> wholeNumber(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command,
+                                  qint64 min, qint64 max)
+{
+    bool ok = false;
+    const QString text = parser.value(option);
+    const qint64 value = text.toLongLong(&ok);
+    if (ok && value >= min && value <= max)
+        return value;
+    const QString range = max == std::numeric_limits<qint64>::max() ? QStringLiteral(">= %1").arg(min)
+                                                                    : QStringLiteral("from %1 to %2").arg(min).arg(max);
+    err() << command << ": " << optionName(option) << ": '" << text << "' is not a whole number " << range << "\n";
+    return std::nullopt;
+}
+
+std::optional<double> number(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command, double min,
+                             std::optional<double> max)
+{
+    bool ok = false;
+    const QString text = parser.value(option);
+    const double value = text.toDouble(&ok);
+    if (ok && std::isfinite(value) && value >= min && (!max || value <= *max))
+        return value;
+    const QString range = max ? QStringLiteral("from %1 to %2").arg(min).arg(*max) : QStringLiteral(">= %1").arg(min);
+    err() << command << ": " << optionName(option) << ": '" << text << "' is not a number " << range << "\n";
+    return std::nullopt;
+}
+
+std::optional<QString> oneOf(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command,
+                             const QStringList &choices)
+{
+    const QString text = parser.value(option);
+    if (choices.contains(text))
+        return text;
+    err() << command << ": " << optionName(option) << ": '" << text << "' is not one of " << choices.join(QStringLiteral(", ")) << "\n";
+    return std::nullopt;
+}
+
+std::optional<Device> deviceValue(const QCommandLineParser &parser, const QString &command)
+{
+    const QString text = parser.value(kDevice);
+    if (text == QLatin1String("gpu"))
+        return Device::Cuda;
+    if (const auto device = parseDevice(text.toStdString()))
+        return device;
+    err() << command << ": --device: '" << text << "' is not one of auto, cpu, cuda\n";
+    return std::nullopt;
+}
+
+std::optional<ControlType> controlValue(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command)
+{
+    const QString text = parser.value(option);
+    if (text == QLatin1String("seg"))
+        return ControlType::Segmentation;
+    if (text == QLatin1String("hed"))
+        return ControlType::SoftEdge;
+    if (const auto type = parseControlType(text.toStdString()))
+        return type;
+    err() << command << ": " << optionName(option) << ": '" << text << "' is not one of segmentation, softedge, scribble\n";
+    return std::nullopt;
+}
+
+QString generatorNames()
+{
+    QStringList recipes;
+    for (const std::string &r : augmentRecipeNames())
+        recipes << QString::fromStdString(r);
+    return QStringLiteral("augment, augment:<recipe> (%1), diffusion").arg(recipes.join(QStringLiteral(", ")));
+}
+
 // Applies --threads; returns kExitUsage on a bad value, else -1.
 int applyThreads(const QCommandLineParser &parser, const QString &command)
 {
     bool ok = false;
     const int threads = parser.value(kThreads).toInt(&ok);
     if (!ok || threads < 0) {
-        err() << command << ": --threads wants a whole number >= 0, not '" << parser.value(kThreads) << "'\n";
+        err() << command << ": --threads: '" << parser.value(kThreads) << "' is not a whole number >= 0\n";
         return kExitUsage;
     }
     // More threads than cores only adds contention (and a huge count would

@@ -8,8 +8,11 @@
 #include <QStringList>
 #include <QTextStream>
 
+#include "diffss/control_maps.h"
+#include "diffss/runtime.h"
 #include "diffss/segmenter.h"
 
+#include <optional>
 #include <string>
 
 namespace diffss::cli {
@@ -26,6 +29,26 @@ QString helpText(const QCommandLineParser &parser, const QString &command);
 // Parses; on --help prints and returns kExitOk, on a bad command line prints
 // and returns kExitUsage; otherwise returns -1 to go on.
 int parse(QCommandLineParser &parser, const QStringList &args, const QString &description);
+
+// The option as a user types it: "-n" or "--shots".
+QString optionName(const QCommandLineOption &option);
+
+// An option's value checked against what it may be. On a bad value each
+// prints "<command>: <option>: '<value>' is not ..." (naming the accepted
+// values) and returns nullopt; the caller then exits with kExitUsage.
+std::optional<qint64> wholeNumber(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command,
+                                  qint64 min, qint64 max);
+std::optional<double> number(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command, double min,
+                             std::optional<double> max = std::nullopt);
+std::optional<QString> oneOf(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command,
+                             const QStringList &choices);
+
+// --device and --control, with their aliases (gpu; seg, hed).
+std::optional<Device> deviceValue(const QCommandLineParser &parser, const QString &command);
+std::optional<ControlType> controlValue(const QCommandLineParser &parser, const QCommandLineOption &option, const QString &command);
+
+// "augment, augment:<recipe> (all, ...), diffusion": what --generator takes.
+QString generatorNames();
 
 // Applies --threads; returns kExitUsage on a bad value, else -1.
 int applyThreads(const QCommandLineParser &parser, const QString &command);

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <limits>
 
 namespace diffss::cli {
 
@@ -51,20 +52,18 @@ std::unique_ptr<Generator> diffusionFrom(const QCommandLineParser &parser, const
     if (parser.isSet(kModels))
         o.modelsFolder = parser.value(kModels).toStdString();
     o.files = {parser.value(kCheckpoint).toStdString(), parser.value(kControlNet).toStdString(), parser.value(kMerges).toStdString(), {}};
-    bool okSteps = false, okGuidance = false;
-    o.params.steps = parser.value(kSteps).toInt(&okSteps);
-    o.params.guidance = parser.value(kGuidance).toDouble(&okGuidance);
-    const QString sampler = parser.value(kSampler), config = parser.value(kConfig);
-    const auto device = parseDevice(parser.value(kDevice).toStdString());
-    if (!okSteps || o.params.steps < 1 || o.params.steps > 1000 || !okGuidance || (sampler != "ddim" && sampler != "euler_a")
-        || (config != "sd15" && config != "tiny") || !device) {
-        err() << command << ": --steps 1..1000, --guidance a number, --sampler ddim or euler_a, --config sd15 or tiny, "
-                 "--device auto, cpu or cuda\n";
+    const auto steps = wholeNumber(parser, kSteps, command, 1, 1000);
+    const auto guidance = number(parser, kGuidance, command, 0, 100);
+    const auto sampler = oneOf(parser, kSampler, command, {QStringLiteral("ddim"), QStringLiteral("euler_a")});
+    const auto config = oneOf(parser, kConfig, command, {QStringLiteral("sd15"), QStringLiteral("tiny")});
+    const auto device = deviceValue(parser, command);
+    if (!steps || !guidance || !sampler || !config || !device)
         return nullptr;
-    }
-    o.params.sampler = sampler == "ddim" ? Sampler::Ddim : Sampler::EulerAncestral;
-    o.config = config == "tiny" ? DiffusionConfig::tiny() : DiffusionConfig::sd15();
-    if (config == "tiny")
+    o.params.steps = int(*steps);
+    o.params.guidance = *guidance;
+    o.params.sampler = *sampler == "ddim" ? Sampler::Ddim : Sampler::EulerAncestral;
+    o.config = *config == "tiny" ? DiffusionConfig::tiny() : DiffusionConfig::sd15();
+    if (*config == "tiny")
         o.shortSide = 64;
     o.runtime.device = *device;
     o.runtime.half = parser.isSet(kHalf);
@@ -103,20 +102,24 @@ int runGenerate(const QStringList &args)
         return code;
     if (const int code = applyThreads(parser, command); code >= 0)
         return code;
-    bool okCount = false, okSeed = false;
-    const int n = parser.value(count).toInt(&okCount);
-    const quint64 seedValue = parser.value(seed).toULongLong(&okSeed);
-    const auto controlType = parseControlType(parser.value(control).toStdString());
-    if (!parser.isSet(support) || !parser.isSet(outDir) || !okCount || n < 1 || n > 64 || !okSeed || !controlType) {
-        err() << command << ": needs --support IMG and --out DIR; --n 1..64; --control segmentation, softedge or scribble\n";
+    if (!parser.isSet(support) || !parser.isSet(outDir)) {
+        err() << command << ": needs --support IMG and --out DIR\n";
         return kExitUsage;
     }
+    const auto countValue = wholeNumber(parser, count, command, 1, 64);
+    const auto seedNumber = wholeNumber(parser, seed, command, 0, std::numeric_limits<qint64>::max());
+    const auto controlType = controlValue(parser, control, command);
+    if (!countValue || !seedNumber || !controlType)
+        return kExitUsage;
+    const int n = int(*countValue);
+    const quint64 seedValue = static_cast<quint64>(*seedNumber);
     const bool diffusion = parser.value(generator) == QLatin1String("diffusion");
     const std::unique_ptr<Generator> gen = diffusion ? diffusionFrom(parser, command) : makeGenerator(parser.value(generator).toStdString());
     if (diffusion && !gen)
         return kExitUsage;
     if (!gen) {
-        err() << command << ": unknown generator '" << parser.value(generator) << "' (use augment or diffusion)\n";
+        err() << command << ": --generator: '" << parser.value(generator)
+              << "' is not one of " << generatorNames() << "\n";
         return kExitUsage;
     }
     std::string why;

@@ -20,6 +20,8 @@
 #include <QFileInfo>
 
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -64,11 +66,12 @@ const QCommandLineOption kModel(QStringLiteral("model"), QStringLiteral("TorchSc
 std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const QString &command, int &code)
 {
     code = kExitUsage;
-    const auto device = parseDevice(parser.value(kDevice).toStdString());
-    if (!device) {
-        err() << command << ": unknown device '" << parser.value(kDevice) << "' (use auto, cpu or cuda)\n";
+    const auto device = deviceValue(parser, command);
+    if (!device)
         return nullptr;
-    }
+    const auto backend = oneOf(parser, kBackend, command, {QStringLiteral("classic"), QStringLiteral("torchscript")});
+    if (!backend)
+        return nullptr;
     try {
         resolveDevice(*device);
     } catch (const std::exception &e) {
@@ -76,37 +79,30 @@ std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const
         code = kExitFailed;
         return nullptr;
     }
-    const QString backend = parser.value(kBackend);
-    if (backend == QLatin1String("classic")) {
+    if (*backend == QLatin1String("classic")) {
         if (parser.isSet(kModel)) {
             err() << command << ": --model is for --backend torchscript; the classic backend needs no model\n";
             return nullptr;
         }
         ClassicOptions options;
         options.device = resolveDevice(*device);
-        bool ok = false;
-        options.generatedWeight = parser.value(kGeneratedWeight).toDouble(&ok);
-        if (!ok || options.generatedWeight < 0) {
-            err() << command << ": --generated-weight must be a number >= 0\n";
+        const auto weight = number(parser, kGeneratedWeight, command, 0);
+        if (!weight)
             return nullptr;
-        }
+        options.generatedWeight = *weight;
         return makeClassicSegmenter(options);
     }
-    if (backend == QLatin1String("torchscript")) {
-        if (!parser.isSet(kModel)) {
-            err() << command << ": --backend torchscript needs --model FILE\n";
-            return nullptr;
-        }
-        try {
-            return loadTorchScriptSegmenter(parser.value(kModel).toStdString(), *device);
-        } catch (const std::exception &e) {
-            err() << command << ": " << e.what() << "\n";
-            code = kExitFailed;
-            return nullptr;
-        }
+    if (!parser.isSet(kModel)) {
+        err() << command << ": --backend torchscript needs --model FILE\n";
+        return nullptr;
     }
-    err() << command << ": unknown backend '" << backend << "' (use classic or torchscript)\n";
-    return nullptr;
+    try {
+        return loadTorchScriptSegmenter(parser.value(kModel).toStdString(), *device);
+    } catch (const std::exception &e) {
+        err() << command << ": " << e.what() << "\n";
+        code = kExitFailed;
+        return nullptr;
+    }
 }
 
 QString seconds(double s)
@@ -244,7 +240,8 @@ int runEval(const QStringList &args)
     const QCommandLineOption control(QStringLiteral("control"), QStringLiteral("Control map of the variants (default segmentation)."),
                                      QStringLiteral("TYPE"), QStringLiteral("segmentation"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Write the result as JSON to this file."), QStringLiteral("OUT"));
-    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, json});
+    const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
+    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, json, quiet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Few-shot evaluation: every image is the query once, with K supports drawn "
@@ -254,21 +251,26 @@ int runEval(const QStringList &args)
         return code;
     if (const int code = applyThreads(parser, command); code >= 0)
         return code;
-    bool okShots = false, okSeed = false, okAux = false;
-    EvalOptions options;
-    options.shots = parser.value(shots).toInt(&okShots);
-    options.seed = parser.value(seed).toULongLong(&okSeed);
-    const int auxCount = parser.value(aux).toInt(&okAux);
-    if (!parser.isSet(dataset) || !okShots || options.shots < 1 || !okSeed || !okAux || auxCount < 0) {
-        err() << command << ": needs --dataset DIR; --shots >= 1, --seed and --aux whole numbers\n";
+    if (!parser.isSet(dataset)) {
+        err() << command << ": needs --dataset DIR\n";
         return kExitUsage;
     }
+    EvalOptions options;
+    const auto shotCount = wholeNumber(parser, shots, command, 1, 1000);
+    const auto seedValue = wholeNumber(parser, seed, command, 0, std::numeric_limits<qint64>::max());
+    const auto auxValue = wholeNumber(parser, aux, command, 0, 64);
+    const auto controlType = controlValue(parser, control, command);
+    if (!shotCount || !seedValue || !auxValue || !controlType)
+        return kExitUsage;
+    options.shots = int(*shotCount);
+    options.seed = static_cast<std::uint64_t>(*seedValue);
+    const int auxCount = int(*auxValue);
     std::unique_ptr<Generator> gen;
     if (auxCount > 0) {
         gen = makeGenerator(parser.value(generator).isEmpty() ? std::string("augment") : parser.value(generator).toStdString());
-        const auto controlType = parseControlType(parser.value(control).toStdString());
-        if (!gen || !controlType) {
-            err() << command << ": --generator is augment or diffusion; --control segmentation, softedge or scribble\n";
+        if (!gen) {
+            err() << command << ": --generator: '" << parser.value(generator)
+                  << "' is not one of " << generatorNames() << "\n";
             return kExitUsage;
         }
         std::string why;
@@ -288,11 +290,23 @@ int runEval(const QStringList &args)
     if (!segmenter)
         return code;
     catchInterrupt();
+    // On a terminal one line rewritten in place; into a file or a pipe (a
+    // log, CI) a line at each tenth of the way, so that a long run shows it
+    // is alive without flooding the log.
     const bool tty = isatty(fileno(stderr));
-    options.progress = [tty](int done, int total) {
-        if (tty) {
-            err() << "\r" << done << "/" << total << " episodes";
+    const bool showProgress = !parser.isSet(quiet);
+    int lastTenth = -1;
+    options.progress = [tty, showProgress, &lastTenth](int done, int total) {
+        if (showProgress && tty) {
+            err() << "\repisode " << done << "/" << total;
             err().flush();
+        } else if (showProgress && total > 0) {
+            const int tenth = 10 * done / total;
+            if (tenth != lastTenth) {
+                lastTenth = tenth;
+                err() << "episode " << done << "/" << total << "\n";
+                err().flush();
+            }
         }
         return !interrupted.load();
     };
@@ -300,10 +314,10 @@ int runEval(const QStringList &args)
     try {
         result = evaluate(parser.value(dataset).toStdString(), *segmenter, options);
     } catch (const std::exception &e) {
-        err() << (tty ? "\n" : "") << command << ": " << e.what() << "\n";
+        err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
-    if (tty)
+    if (tty && showProgress)
         err() << "\n";
     if (result.aux > 0 && parser.isSet(generator))
         result.generator = parser.value(generator).toStdString(); // with its recipe, e.g. augment:background
