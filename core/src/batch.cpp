@@ -139,7 +139,8 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
 {
     const auto start = Clock::now();
     std::vector<std::string> skipped;
-    const std::vector<std::string> queries = listImages(options.queries, &skipped);
+    std::vector<std::string> queries = listImages(options.queries, &skipped);
+    std::stable_sort(queries.begin(), queries.end(), queryOrderLess);
     std::error_code ec;
     // Never write into the query folder: the masks would replace inputs of the
     // same name, and a later resume would take ground-truth masks beside the
@@ -153,9 +154,18 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
     if (ec || !fs::is_directory(options.outDir))
         throw IoError(IoErrorKind::WriteFailed, options.outDir, ec ? ec.message() : "not a folder");
     const FolderLock lock(options.outDir);
-    const std::vector<std::string> names = maskNames(queries);
-
+    std::vector<std::string> names = maskNames(queries);
     BatchResult result;
+    result.queriesInFolder = static_cast<int>(queries.size());
+    if (!options.shard.isWhole()) {
+        // Names first, over the whole folder: a shard holding only cat.jpg of
+        // cat.jpg and cat.png would call its mask cat.png, where the whole
+        // folder's run (and so the merge) calls them cat.jpg.png and cat.png.png.
+        const ShardRange range = shardRange(queries.size(), options.shard);
+        queries = std::vector<std::string>(queries.begin() + range.first, queries.begin() + range.last);
+        names = std::vector<std::string>(names.begin() + range.first, names.begin() + range.last);
+    }
+
     result.resultsPath = (fs::path(options.outDir) / "results.json").string();
     result.progress.total = static_cast<int>(queries.size());
     // The output folder inside the query folder (as the refusal above suggests) is no news.

@@ -222,6 +222,8 @@ void writeResults(const std::string &path, const Segmenter &segmenter, const Bat
     run["seconds"] = result.seconds;
     run["cancelled"] = result.cancelled;
     run["complete"] = result.progress.done == result.progress.total;
+    if (!options.shard.isWhole())
+        run["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}, {"queries_in_folder", result.queriesInFolder}};
     if (!result.stopped.empty())
         run["stopped"] = result.stopped;
     nlohmann::ordered_json images = nlohmann::ordered_json::array();

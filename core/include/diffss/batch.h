@@ -2,6 +2,7 @@
 
 #include "diffss/image_io.h"
 #include "diffss/segmenter.h"
+#include "diffss/shard.h"
 
 #include <cstdint>
 #include <functional>
@@ -38,6 +39,10 @@ struct BatchOptions {
     // When > 0, every item carries a preview: the query scaled to fit this
     // many pixels, with the mask tinted on it (for result browsers).
     int previewSize = 0;
+    // Only this task's share of the folder (shardRange() of the queries in
+    // queryOrderLess() order). Mask names are those of the whole folder, so
+    // the shards' outputs merge without clashes (mergeShards()).
+    Shard shard;
 };
 
 // One query's outcome.
@@ -76,6 +81,7 @@ struct BatchResult {
     std::vector<std::string> notes; // things the user should know: a results.json set aside, masks recomputed, temp files removed
     double seconds = 0;
     std::string resultsPath;        // <outDir>/results.json
+    int queriesInFolder = 0;        // all the folder's queries (progress.total counts only the shard's)
 };
 
 using BatchCallback = std::function<void(const BatchItem &, const BatchProgress &)>;
