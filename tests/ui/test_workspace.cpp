@@ -347,7 +347,9 @@ private slots:
             if (m->title() == "Open &Recent")
                 recent = m;
         QVERIFY(recent);
-        QVERIFY(recent->actions().first()->text().endsWith("recent.diffss"));
+        // (Its label may name a folder too: earlier runs leave recent.diffss files of other folders in the list.)
+        QVERIFY(recent->actions().first()->text().contains("recent.diffss"));
+        QCOMPARE(recent->actions().first()->statusTip(), QDir::toNativeSeparators(project));
         const QString gone = dir_.filePath("gone.jpg");
         QVERIFY(QFile::copy(image, gone));
         QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
