@@ -2,6 +2,7 @@
 
 #include "cli_commands.h"
 #include "cli_export.h"
+#include "cli_merge.h"
 #include "exit_codes.h"
 
 #include "diffss/runtime.h"
@@ -17,7 +18,8 @@ const char *const kUsage = R"(Usage: diffss <command> [options]
 Commands:
   info       versions, device and threads of this build
   demo       write the built-in demo data set (FSS-1000 layout) to a folder
-  segment    segment a folder of query images from a support set
+  segment    segment a folder of query images from a support set (or one share of it: --shard)
+  merge      join the output folders of a sharded segment into one
   generate   generate auxiliary support variants
   eval       evaluate on a data set in FSS-1000 layout
   export     write a results folder as COCO, labelme, YOLO, VOC or plain masks
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
         return diffss::cli::runDemo(rest);
     if (command == QLatin1String("segment"))
         return diffss::cli::runSegment(rest);
+    if (command == QLatin1String("merge"))
+        return diffss::cli::runMerge(rest);
     if (command == QLatin1String("generate"))
         return diffss::cli::runGenerate(rest);
     if (command == QLatin1String("eval"))

@@ -14,6 +14,8 @@
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
 #include "diffss/segmenter.h"
+#include "diffss/shard.h"
+#include "diffss/support_set_file.h"
 #include "diffss/torchscript_segmenter.h"
 
 #include <QDir>
@@ -132,7 +134,22 @@ int runSegment(const QStringList &args)
     const QCommandLineOption overwrite(QStringLiteral("overwrite"),
                                        QStringLiteral("Segment again queries whose mask exists (default: keep them, resume)."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, overwrite, quiet});
+    const QCommandLineOption shardOption(QStringLiteral("shard"),
+                                         QStringLiteral("Segment only task I's share of the sorted query folder split N ways (I from 0), or "
+                                                        "'auto': I and N from the scheduler (Slurm job array, Kubernetes indexed job with "
+                                                        "DIFFSS_SHARD_COUNT, or DIFFSS_SHARD_INDEX/DIFFSS_SHARD_COUNT). Join the "
+                                                        "tasks' folders with 'diffss merge'."),
+                                         QStringLiteral("I/N|auto"));
+    const QCommandLineOption supportSet(QStringLiteral("support-set"),
+                                        QStringLiteral("Read the shots (supports and variants) from a support-set file instead of "
+                                                       "--support/--mask/--aux-dir; every task of a sharded job reads the same one."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption saveSupportSet(QStringLiteral("save-support-set"),
+                                            QStringLiteral("Write the prepared shots, backend and model hash to a support-set file "
+                                                           "(without --queries and --out: only that)."),
+                                            QStringLiteral("FILE"));
+    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, overwrite, quiet,
+                       shardOption, supportSet, saveSupportSet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Segments every image in a folder from a support set (K images with masks, plus "
@@ -143,9 +160,47 @@ int runSegment(const QStringList &args)
     if (const int code = applyThreads(parser, command); code >= 0)
         return code;
     const QStringList supportPaths = parser.values(support), maskPaths = parser.values(mask);
-    if (supportPaths.isEmpty() || !parser.isSet(queries) || !parser.isSet(outDir)) {
-        err() << command << ": needs --support IMG [--mask MASK] (one or more), --queries DIR and --out DIR\n";
+    const bool fromFile = parser.isSet(supportSet);
+    const bool onlySave = parser.isSet(saveSupportSet) && !parser.isSet(queries) && !parser.isSet(outDir);
+    if (fromFile && (!supportPaths.isEmpty() || !maskPaths.isEmpty() || parser.isSet(auxDir))) {
+        err() << command << ": --support-set holds the shots; leave out --support, --mask and --aux-dir\n";
         return kExitUsage;
+    }
+    if ((supportPaths.isEmpty() && !fromFile) || (!onlySave && (!parser.isSet(queries) || !parser.isSet(outDir)))) {
+        err() << command << ": needs --support IMG [--mask MASK] (one or more) or --support-set FILE, and --queries DIR and --out DIR "
+                            "(or --save-support-set FILE alone)\n";
+        return kExitUsage;
+    }
+    Shard shard;
+    if (parser.isSet(shardOption)) {
+        if (onlySave) {
+            err() << command << ": --shard needs --queries and --out\n";
+            return kExitUsage;
+        }
+        try {
+            shard = parser.value(shardOption) == QLatin1String("auto") ? shardFromEnvironment()
+                                                                        : parseShard(parser.value(shardOption).toStdString());
+        } catch (const std::exception &e) {
+            err() << command << ": --shard: " << e.what() << "\n";
+            return kExitUsage;
+        }
+    }
+    SupportSetFile savedSet;
+    if (fromFile) {
+        try {
+            savedSet = loadSupportSet(parser.value(supportSet).toStdString());
+        } catch (const std::exception &e) {
+            err() << command << ": " << e.what() << "\n";
+            return kExitFailed;
+        }
+        if (!parser.isSet(kBackend) && savedSet.backend != parser.value(kBackend).toStdString()) {
+            err() << command << ": " << parser.value(supportSet) << ": saved with the " << QString::fromStdString(savedSet.backend)
+                  << " backend; give --backend " << QString::fromStdString(savedSet.backend)
+                  << (savedSet.modelHash.empty() ? QString() : QStringLiteral(" and --model with the model of hash ") +
+                                                                   QString::fromStdString(savedSet.modelHash))
+                  << "\n";
+            return kExitUsage;
+        }
     }
     if (maskPaths.size() > supportPaths.size()) {
         err() << command << ": " << maskPaths.size() << " masks for " << supportPaths.size() << " supports\n";
@@ -159,6 +214,8 @@ int runSegment(const QStringList &args)
     std::vector<Shot> shots;
     BatchOptions options;
     try {
+        if (fromFile)
+            shots = std::move(savedSet.shots);
         for (int i = 0; i < supportPaths.size(); ++i)
             shots.push_back(loadShot(supportPaths[i].toStdString(), i < maskPaths.size() ? maskPaths[i].toStdString() : std::string()));
         if (parser.isSet(auxDir))
@@ -168,14 +225,30 @@ int runSegment(const QStringList &args)
         for (const Shot &s : shots)
             options.supportNames.push_back(s.name);
         segmenter->prepare(shots);
+        if (fromFile) {
+            // Every task must compute what the one that saved the file computed.
+            if (const std::string why = supportSetMismatch(savedSet, *segmenter); !why.empty()) {
+                err() << command << ": " << parser.value(supportSet) << ": this run would not segment as the run that saved it did ("
+                      << QString::fromStdString(why) << "); use the same backend, model, options and models folder\n";
+                return kExitFailed;
+            }
+        }
+        if (parser.isSet(saveSupportSet)) {
+            diffss::saveSupportSet(parser.value(saveSupportSet).toStdString(), shots, *segmenter);
+            err() << "Support set (" << shots.size() << " shots, " << QString::fromStdString(segmenter->fingerprint()) << ") written to "
+                  << parser.value(saveSupportSet) << "\n";
+        }
     } catch (const std::exception &e) {
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
+    if (onlySave)
+        return kExitOk;
 
     options.queries = parser.value(queries).toStdString();
     options.outDir = parser.value(outDir).toStdString();
     options.existing = parser.isSet(overwrite) ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
+    options.shard = shard;
     const bool showProgress = !parser.isSet(quiet);
     catchInterrupt();
     BatchResult result;
@@ -211,6 +284,8 @@ int runSegment(const QStringList &args)
         out() << ", kept " << p.reused << " from an earlier run";
     if (p.failed)
         out() << ", " << p.failed << " failed";
+    if (!shard.isWhole())
+        out() << " (shard " << QString::fromStdString(shard.text()) << " of a folder of " << result.queriesInFolder << ")";
     out() << " (" << shots.size() << " shots, " << QString::fromStdString(segmenter->backend()) << ", "
           << QString::number(p.imagesPerSecond, 'f', 2) << " img/s). Results: " << QString::fromStdString(result.resultsPath) << "\n";
     if (result.cancelled) {
