@@ -340,7 +340,7 @@ void Canvas::drawOutline(QPainter &painter, const QRectF &visible, int level)
     // A thin dark (or, for a dark colour, light) rim keeps the line apart
     // from the image and from the fill of the same colour.
     const bool darkColour = shownColour_.lightnessF() < 0.35;
-    QPen rim(darkColour ? QColor(255, 255, 255, 200) : QColor(0, 0, 0, 170), kOutlineWidth + 2);
+    QPen rim(darkColour ? QColor(255, 255, 255, 170) : QColor(0, 0, 0, 150), kOutlineWidth + 2);
     rim.setCosmetic(true);
     rim.setCapStyle(Qt::SquareCap);
     painter.setPen(rim);

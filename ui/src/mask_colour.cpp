@@ -39,9 +39,18 @@ Lab toLab(QRgb rgb)
     return {116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)};
 }
 
+// CIE94 (graphic arts weights) from the pixel `p` to the colour `q`, with
+// lightness counted twice: unlike the plain Lab distance it does not take two
+// saturated colours of nearby hues (a violet on a purple) for very different,
+// and a translucent fill shows most where it changes the lightness.
 double distance(const Lab &p, const Lab &q)
 {
-    return std::sqrt((p.l - q.l) * (p.l - q.l) + (p.a - q.a) * (p.a - q.a) + (p.b - q.b) * (p.b - q.b));
+    const double dl = 2 * (p.l - q.l), da = p.a - q.a, db = p.b - q.b;
+    const double c1 = std::hypot(p.a, p.b), c2 = std::hypot(q.a, q.b);
+    const double dc = c1 - c2;
+    const double dh2 = std::max(0.0, da * da + db * db - dc * dc);
+    const double sc = 1 + 0.045 * c1, sh = 1 + 0.015 * c1;
+    return std::sqrt(dl * dl + (dc / sc) * (dc / sc) + dh2 / (sh * sh));
 }
 
 } // namespace
@@ -58,8 +67,6 @@ const std::vector<MaskColour> &maskPalette()
     return palette;
 }
 
-double labDistance(QRgb a, QRgb b) { return distance(toLab(a), toLab(b)); }
-
 QColor contrastingMaskColour(const QImage &image, const Mask &mask)
 {
     const auto &palette = maskPalette();
@@ -75,33 +82,57 @@ QColor contrastingMaskColour(const QImage &image, const Mask &mask)
     std::vector<Lab> colours;
     for (const MaskColour &c : palette)
         colours.push_back(toLab(c.colour.rgb()));
-    std::vector<double> sum(palette.size(), 0.0);
-    std::size_t samples = 0;
+    // A colour counts as distinct from a pixel once it is clearly so: capped
+    // distances make a colour that is far from most pixels beat one that is
+    // very far from the average but close to a part of them (the dots on a
+    // ball, the stripes on a flag).
+    constexpr double kClear = 80;
+    // The outline lies between the object and what is around it: the pixels
+    // just outside count too.
+    const int reach = std::max(2, std::min(w, h) / 40);
+    auto nearMask = [&](int x, int y) {
+        for (int d : {reach / 2, reach})
+            if ((x - d >= 0 && mask.row(y)[x - d]) || (x + d < w && mask.row(y)[x + d]) || (y - d >= 0 && mask.row(y - d)[x])
+                || (y + d < h && mask.row(y + d)[x]))
+                return true;
+        return false;
+    };
+    std::vector<double> inside(palette.size(), 0.0), around(palette.size(), 0.0);
+    std::size_t insideCount = 0, aroundCount = 0;
     auto scan = [&](int stride) {
-        std::fill(sum.begin(), sum.end(), 0.0);
-        samples = 0;
+        std::fill(inside.begin(), inside.end(), 0.0);
+        std::fill(around.begin(), around.end(), 0.0);
+        insideCount = aroundCount = 0;
         for (int y = y0; y < y1; y += stride) {
             const auto *row = reinterpret_cast<const QRgb *>(image.constScanLine(y));
             const std::uint8_t *m = useMask ? mask.row(y) : nullptr;
             for (int x = x0; x < x1; x += stride) {
-                if (m && !m[x])
+                const bool in = !m || m[x];
+                if (!in && !nearMask(x, y))
                     continue;
+                std::vector<double> &sum = in ? inside : around;
                 const Lab p = toLab(row[x]);
                 for (std::size_t i = 0; i < colours.size(); ++i)
-                    sum[i] += distance(p, colours[i]);
-                ++samples;
+                    sum[i] += std::min(kClear, distance(p, colours[i]));
+                ++(in ? insideCount : aroundCount);
             }
         }
     };
     scan(step);
-    if (samples < 64 && step > 1) // a small object the sparse grid missed
+    if (insideCount < 64 && step > 1) // a small object the sparse grid missed
         scan(1);
-    if (samples == 0)
+    if (insideCount == 0)
         return palette.front().colour;
+    // The fill covers the object: it weighs most.
     std::size_t best = 0;
-    for (std::size_t i = 1; i < sum.size(); ++i)
-        if (sum[i] > sum[best])
+    double bestScore = -1;
+    for (std::size_t i = 0; i < colours.size(); ++i) {
+        const double score = 0.65 * inside[i] / insideCount + (aroundCount ? 0.35 * around[i] / aroundCount : 0.35 * inside[i] / insideCount);
+        if (score > bestScore + 1e-9) {
+            bestScore = score;
             best = i;
+        }
+    }
     return palette[best].colour;
 }
 

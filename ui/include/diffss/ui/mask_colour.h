@@ -21,12 +21,9 @@ struct MaskColour {
 const std::vector<MaskColour> &maskPalette();
 
 // The palette colour that stands out most against the pixels under `mask`
-// (the middle of the image when the mask is empty): the one with the largest
-// mean CIELAB distance to them. `image` is any 32-bit RGB format; `mask` is
+// and just around it (the middle of the image when the mask is empty): the
+// one clearly distinct (CIE94 colour difference, lightness weighing double) from most of them. `image` is any 32-bit RGB format; `mask` is
 // empty or of the image's size. Pure function, any thread.
 QColor contrastingMaskColour(const QImage &image, const Mask &mask);
-
-// CIELAB distance (CIE76) between two sRGB colours.
-double labDistance(QRgb a, QRgb b);
 
 } // namespace diffss::ui

@@ -28,7 +28,8 @@ namespace settings {
 // LibTorch intra-op threads; 0 = one per core.
 inline const Setting<int> computeThreads{QStringLiteral("compute/threads"), 0};
 inline const Setting<QString> lastFolder{QStringLiteral("files/lastFolder"), QString()};
-inline const Setting<double> overlayOpacity{QStringLiteral("view/overlayOpacity"), 0.5};
+// Lighter than half: the outline marks the boundary, the fill only has to show what is inside.
+inline const Setting<double> overlayOpacity{QStringLiteral("view/overlayOpacity"), 0.4};
 // The mask's colour as #rrggbb; empty = automatic (the palette colour that contrasts with the object).
 inline const Setting<QString> maskColour{QStringLiteral("view/maskColour"), QString()};
 // The mask's outline on top of its fill.
