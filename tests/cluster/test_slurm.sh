@@ -26,7 +26,10 @@ if [ ${#need[@]} -gt 0 ]; then
         exit 77
     fi
     say "installing slurm-wlm and munge (missing: ${need[*]})"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 slurm-wlm munge >/dev/null
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 slurm-wlm munge >/dev/null; then
+        echo "SKIP: apt-get could not install slurm-wlm and munge (no package archive?)"
+        exit 77
+    fi
 fi
 if [ "$(id -u)" -ne 0 ]; then
     # slurmd must start job steps as their user; a single-user cluster needs root here.
