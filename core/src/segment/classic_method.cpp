@@ -196,6 +196,12 @@ struct SupportModel {
     // ISNet (empty without a view): encoder descriptors of the object's and
     // the background's grid cells.
     cv::Mat1f fgDesc, bgDesc;
+    // Prototypes: the unit mean descriptor of the object's and of the
+    // background's cells (weighted by their share of the mask), and how much
+    // closer the object's cells are to the first than the background's cells
+    // (the contrast a present class should show in a query).
+    cv::Mat1f protoFg, protoBg;
+    float selfContrast = 0.f;
     bool hasIsnet = false;
 };
 
@@ -253,6 +259,17 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
                 else if (frac(i) <= 0.05f) m.bgDesc.push_back(v.descriptors.row(i));
             }
             m.hasIsnet = !m.fgDesc.empty();
+            if (m.hasIsnet) {
+                cv::Mat1f w = frac.reshape(1, 1), wb = 1.f - w;
+                m.protoFg = w * v.descriptors;
+                m.protoBg = wb * v.descriptors;
+                m.protoFg /= float(std::max(1e-12, cv::norm(m.protoFg)));
+                m.protoBg /= float(std::max(1e-12, cv::norm(m.protoBg)));
+                const cv::Mat1f c = v.descriptors * (m.protoFg - m.protoBg).t();  // one value per cell
+                const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
+                m.selfContrast = float(w.dot(c.t()) / sw - wb.dot(c.t()) / sb);
+                m.hasIsnet = m.selfContrast > 1e-6f;
+            }
         }
         prep->shots.push_back(std::move(m));
     }
@@ -376,15 +393,91 @@ cv::Mat1f featureLogit(const IsnetView& qv, const SupportModel& m, const Params&
     return out;
 }
 
-// ISNet's log-odds at `sz`, capped.
-cv::Mat1f isnetLogit(const IsnetView& v, cv::Size sz, float cap) {
-    cv::Mat1f m;
-    cv::resize(v.map, m, sz, 0, 0, cv::INTER_LINEAR);
-    cv::Mat1f l = cv::min(cv::max(m, 1e-6f), 1.f - 1e-6f), a, b;
-    cv::log(l, a);
-    cv::log(1.f - l, b);
-    l = a - b;
-    return cv::max(cv::min(l, cap), -cap);
+// With ISNet: its (two-scale) map gives the objects and their extent; the
+// supports decide which of the salient regions are the class. Adding the
+// support evidence pixel by pixel was measured worse on dev-fss (it erodes
+// thin parts that ISNet finds and revives regions it is unsure of), so the
+// evidence is pooled per region instead: a region whose mean evidence (over
+// the query's non-salient rest) is gateMargin below the best region's is
+// dropped. Presence compares the object's encoder descriptors with the
+// supports' object and background prototypes.
+Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const Params& p, const std::function<bool()>& stop,
+                    const IsnetView& view) {
+    const cv::Size sz = q.sz;
+    cv::Mat1f evidence = cv::Mat1f::zeros(sz);
+    for (const SupportModel& m : prep.shots) {
+        if (m.weight <= 0.f) continue;
+        cv::Mat1f own = supportLogit(q, m, p);
+        if (p.wFeature != 0) own += p.wFeature * featureLogit(view, m, p, sz);
+        evidence += m.weight * own;
+        if (stop()) return {};
+    }
+    if (p.smoothSigma > 0) cv::GaussianBlur(evidence, evidence, cv::Size(), p.smoothSigma * q.diag);
+
+    cv::Mat1f salient;
+    cv::resize(view.map, salient, sz, 0, 0, cv::INTER_AREA);
+    const cv::Mat1b object = salient > 0.5f;
+    cv::Mat1i labels, stats;
+    cv::Mat centroids;
+    const int n = cv::connectedComponentsWithStats(object, labels, stats, centroids, 8, CV_32S);
+    const cv::Mat1b rest = ~object;
+    const double restMean = cv::countNonZero(rest) ? cv::mean(evidence, rest)[0] : 0.0;
+    std::vector<double> score(n, 0.0);
+    std::vector<bool> counted(n, false);
+    double best = -1e30;
+    for (int c = 1; c < n; ++c) {
+        if (stats(c, cv::CC_STAT_AREA) < p.gateMinArea * sz.area()) continue;
+        score[c] = cv::mean(evidence, labels == c)[0] - restMean;
+        counted[c] = true;
+        best = std::max(best, score[c]);
+    }
+    cv::Mat1b dropped = cv::Mat1b::zeros(sz);
+    for (int c = 1; c < n; ++c)
+        if (counted[c] && score[c] < best - p.gateMargin) dropped.setTo(255, labels == c);
+    if (stop()) return {};
+
+    Result res;
+    cv::resize(view.map, res.probability, full, 0, 0, full.area() < view.map.size().area() ? cv::INTER_AREA : cv::INTER_LINEAR);
+    if (cv::countNonZero(dropped)) {
+        cv::Mat1b droppedFull;
+        cv::resize(dropped, droppedFull, full, 0, 0, cv::INTER_NEAREST);
+        cv::Mat1f scaled = 0.2f * res.probability;  // below 0.5, the ranking within kept
+        scaled.copyTo(res.probability, droppedFull);
+    }
+    res.mask = res.probability > 0.5f;
+
+    // Confidence: decisiveness of the map times the share of the salient
+    // area that was kept.
+    cv::Mat1f small;
+    cv::resize(res.probability, small, sz, 0, 0, cv::INTER_AREA);
+    const double salientArea = cv::countNonZero(object), keptArea = salientArea - cv::countNonZero(dropped & object);
+    res.confidence = float(cv::mean(cv::abs(2.f * small - 1.f))[0] * (salientArea > 0 ? keptArea / salientArea : 1.0));
+
+    // Presence: on the descriptor grid, the object (weighted by its
+    // probability; the most probable 1 % when nothing is predicted) against
+    // the rest, in cosine to the object prototype minus cosine to the
+    // background prototype, over the same contrast in the support.
+    cv::Mat1f w;
+    cv::resize(res.probability, w, cv::Size(view.grid, view.grid), 0, 0, cv::INTER_AREA);
+    w = w.reshape(1, 1);
+    if (cv::sum(w)[0] < 1e-2 * w.total()) {
+        std::vector<float> v(w.begin(), w.end());
+        std::nth_element(v.begin(), v.begin() + v.size() / 100, v.end(), std::greater<float>());
+        cv::Mat1b top = w >= v[v.size() / 100];
+        top.convertTo(w, CV_32F, 1.0 / 255);
+    }
+    const cv::Mat1f wb = 1.f - w;
+    const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
+    double contrast = 0, total = 0;
+    for (const SupportModel& m : prep.shots) {
+        if (m.weight <= 0.f) continue;
+        const cv::Mat1f c = (view.descriptors * (m.protoFg - m.protoBg).t()).t();
+        contrast += m.weight * (w.dot(c) / sw - wb.dot(c) / sb) / m.selfContrast;
+        total += m.weight;
+    }
+    const double x = ((total > 0 ? contrast / total : 0.0) - p.presenceMidpoint) / p.presenceScale;
+    res.presence = float(1.0 / (1.0 + std::exp(-x)));
+    return res;
 }
 
 }  // namespace
@@ -415,29 +508,21 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
     const float diag = q.diag;
     bool useIsnet = bool(isnet);
     for (const SupportModel& m : prep.shots) useIsnet = useIsnet && m.hasIsnet;
-    // ISNet's map replaces the class-agnostic priors when it is there.
-    cv::Mat1f prior = useIsnet ? cv::Mat1f::zeros(sz) : priorLogit(q, p);
-    cv::Mat1f isnetL = useIsnet ? isnetLogit(*isnet, sz, p.isnetClamp) : cv::Mat1f();
+    if (useIsnet) return segmentIsnet(prep, q, query.size(), p, stop, *isnet);
+    cv::Mat1f prior = priorLogit(q, p);
     if (stop()) return {};
 
     // Each support gives an independent estimate; fuse them. `evidence` is
     // each support's own (support-specific) evidence, for the presence score.
     cv::Mat1f prob = cv::Mat1f::zeros(sz);
     std::vector<cv::Mat1f> evidence;
-    std::vector<float> isnetWeight;
     for (const SupportModel& m : prep.shots) {
         evidence.emplace_back();
-        isnetWeight.push_back(0.f);
         if (m.weight <= 0.f) continue;
         cv::Mat1f own = supportLogit(q, m, p);
-        if (useIsnet && p.wFeature != 0) own += p.wFeature * featureLogit(*isnet, m, p, sz);
         cv::Mat1f logit = p.bias + prior + own;
         if (p.smoothSigma > 0) cv::GaussianBlur(logit, logit, cv::Size(), p.smoothSigma * diag);
         evidence.back() = logit - p.bias - prior;
-        if (useIsnet) {
-            isnetWeight.back() = p.wIsnet;
-            logit += isnetWeight.back() * isnetL;
-        }
         prob += m.weight * sigmoid(logit);
         if (stop()) return {};
     }
@@ -457,9 +542,8 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
         if (p.sizeLo > 0 && area < p.sizeLo * prep.fgFraction) thr = thrForArea(p.sizeLo * prep.fgFraction);
         if (p.sizeHi > 0 && area > p.sizeHi * prep.fgFraction) thr = thrForArea(std::min(0.95f, p.sizeHi * prep.fgFraction));
     }
-    if (useIsnet) thr = 0.5f;  // ISNet's map carries the extent
     cv::Mat1b mask = prob > thr;
-    if (p.grabCutIters > 0 && (!useIsnet || p.isnetGrabCut)) {
+    if (p.grabCutIters > 0) {
         // GrabCut from several initial thresholds (initial area x spread^j,
         // j = -1..1 for 3 runs); the runs vote.  This averages out GrabCut's
         // sensitivity to the exact initialisation.
@@ -536,21 +620,8 @@ Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
         res.presence = float(1.0 / (1.0 + std::exp(-((total > 0 ? score / total : 0.0) - kPresenceMidpoint))));
     }
 
-    // Back to full resolution. With ISNet (and no GrabCut) the fusion is
-    // redone there: ISNet's map at the query's size keeps its edges, the
-    // support evidence is smooth and is upsampled.
-    if (useIsnet && !(p.grabCutIters > 0 && p.isnetGrabCut)) {
-        cv::Mat1f isnetFull = isnetLogit(*isnet, query.size(), p.isnetClamp);
-        cv::Mat1f full = cv::Mat1f::zeros(query.size()), up;
-        for (size_t k = 0; k < prep.shots.size(); ++k) {
-            if (evidence[k].empty()) continue;
-            cv::resize(p.bias + evidence[k], up, query.size(), 0, 0, cv::INTER_LINEAR);
-            full += prep.shots[k].weight * sigmoid(up + isnetWeight[k] * isnetFull);
-        }
-        res.probability = full;
-    } else {
-        cv::resize(prob, res.probability, query.size(), 0, 0, cv::INTER_LINEAR);
-    }
+    // Back to full resolution.
+    cv::resize(prob, res.probability, query.size(), 0, 0, cv::INTER_LINEAR);
     res.mask = res.probability > 0.5f;
     return res;
 }

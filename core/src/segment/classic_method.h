@@ -54,12 +54,14 @@ struct Params {
     float gcSpread = 1.6f;       // area ratio between successive runs' initialisations
     float sureFg = 1.0f;         // prob above which pixels are hard fg seeds (1 = none)
     float sureBg = 0.0f;         // prob below which pixels are hard bg seeds (0 = none)
-    // --- ISNet cues (used when the supports and the query carry ISNet views)
-    float wIsnet = 1.0f;         // ISNet's log-odds (replaces the saliency and centre priors)
-    float isnetClamp = 6.0f;     // |ISNet log-odds| cap
+    // --- ISNet (used when the supports and the query carry ISNet views)
     float wFeature = 1.0f;       // encoder-descriptor matching (support fg vs bg nearest neighbours)
     float featureScale = 0.05f;  // cosine-similarity difference worth one log-odds unit
-    bool isnetGrabCut = false;   // GrabCut refinement also when ISNet is used
+    float gateMargin = 3.0f;     // a salient region whose mean support evidence is this far (log-odds)
+                                 // below the best region's is not the class and is dropped
+    float gateMinArea = 0.001f;  // regions smaller than this share of the image are left as they are
+    float presenceMidpoint = 0.28f;  // normalised prototype contrast at presence 0.5
+    float presenceScale = 0.08f;     // ... and per log-odds unit
 };
 
 struct Prepared;  // opaque support statistics (immutable once built)
@@ -74,9 +76,12 @@ struct Result {
     // map (how decisive the map is), multiplied by the agreement (IoU) between
     // the thresholded initial estimate and the final mask.
     float confidence = 0.f;
-    // Whether the supports' class is in the query, 0..1: the support-specific
-    // evidence (everything but class-agnostic priors and ISNet's own map)
-    // over the predicted object against the rest of the query, as a probability.
+    // Whether the supports' class is in the query, 0..1. Without ISNet: the
+    // support-specific evidence (everything but the class-agnostic priors)
+    // over the predicted object against the rest of the query. With ISNet:
+    // how much more the predicted object's encoder descriptors resemble the
+    // supports' object than their background, relative to the same contrast
+    // within each support image. Both through a logistic.
     float presence = 0.f;
 };
 

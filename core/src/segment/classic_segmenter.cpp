@@ -42,6 +42,9 @@ public:
             return;
         if (options.isnetSize < 32 || options.isnetSize % 32 != 0)
             throw std::invalid_argument("the ISNet input size must be a positive multiple of 32, not " + std::to_string(options.isnetSize));
+        if (options.isnetDetailSize < 0 || options.isnetDetailSize % 32 != 0)
+            throw std::invalid_argument("the ISNet detail size must be 0 or a positive multiple of 32, not " +
+                                        std::to_string(options.isnetDetailSize));
         isnetState_.modelPath = options.isnetModel.empty()
                                     ? (std::filesystem::path(defaultModelsFolder()) / modelInfo("isnet").file).string()
                                     : options.isnetModel;
@@ -51,7 +54,7 @@ public:
             return;
         }
         try {
-            isnet_ = classic::IsnetSource::open(isnetState_.modelPath, options.isnetSize, options.device);
+            isnet_ = classic::IsnetSource::open(isnetState_.modelPath, options.isnetSize, options.isnetDetailSize, options.device);
             isnetState_.used = true;
         } catch (const std::exception &e) {
             isnetState_.problem = std::string("not usable: ") + e.what();
@@ -63,7 +66,7 @@ public:
     {
         std::string c = "working_size=" + std::to_string(params_.workingSize) + ";generated_weight=" + std::to_string(generatedWeight_);
         if (isnet_)
-            c += ";isnet=" + std::to_string(isnet_->size());
+            c += ";isnet=" + std::to_string(isnet_->size()) + (isnet_->detailSize() ? "+" + std::to_string(isnet_->detailSize()) : std::string());
         return c;
     }
     std::vector<std::string> cues() const override

@@ -70,7 +70,7 @@ cv::Mat1f stageRows(const FeatureMap &f, int grid)
 
 }  // namespace
 
-std::shared_ptr<const IsnetSource> IsnetSource::open(const std::string &modelPath, int size, Device device)
+std::shared_ptr<const IsnetSource> IsnetSource::open(const std::string &modelPath, int size, int detailSize, Device device)
 {
     std::shared_ptr<const IsNet> net;
     {
@@ -82,12 +82,12 @@ std::shared_ptr<const IsnetSource> IsnetSource::open(const std::string &modelPat
             nets[key] = net;
         }
     }
-    return std::make_shared<IsnetSource>(net, modelPath, size);
+    return std::make_shared<IsnetSource>(net, modelPath, size, detailSize);
 }
 
 std::shared_ptr<const IsnetView> IsnetSource::view(const cv::Mat3b &bgr) const
 {
-    const std::string key = pixelKey(bgr, path_, size_);
+    const std::string key = pixelKey(bgr, path_, size_ * 100000 + detailSize_);
     {
         std::lock_guard<std::mutex> lock(cacheMutex);
         for (auto it = cache.begin(); it != cache.end(); ++it)
@@ -103,6 +103,20 @@ std::shared_ptr<const IsnetView> IsnetSource::view(const cv::Mat3b &bgr) const
     auto view = std::make_shared<IsnetView>();
     const ProbabilityMap &m = out.sides.at(0);
     view->map = cv::Mat1f(m.height, m.width, const_cast<float *>(m.values.data())).clone();
+    if (detailSize_ > 0 && detailSize_ != size_) {
+        // The second pass: small objects and thin parts (lattices, legs)
+        // gain from the larger input, large ones from the smaller; the mean
+        // of the two maps is kept, at the larger size.
+        const IsNetOutputs detail = net_->forward(IsNet::preprocess(image, detailSize_), detailSize_, detailSize_, false);
+        const ProbabilityMap &d = detail.sides.at(0);
+        cv::Mat1f dm(d.height, d.width, const_cast<float *>(d.values.data()));
+        cv::Mat1f a = view->map, b = dm;
+        if (a.cols < b.cols)
+            cv::resize(a, a, b.size(), 0, 0, cv::INTER_LINEAR);
+        else
+            cv::resize(b, b, a.size(), 0, 0, cv::INTER_LINEAR);
+        view->map = 0.5f * (a + b);
+    }
     view->grid = size_ / 16;
     const cv::Mat1f s4 = stageRows(out.encoder.at(3), view->grid), s5 = stageRows(out.encoder.at(4), view->grid);
     cv::hconcat(s4, s5, view->descriptors);
