@@ -1,11 +1,19 @@
 // What the annotator sees and reaches for in the real window: the mask's
 // colour and outline, the shortcuts dialog, the zoom keys and read-out, Open
-// Recent, the recovery prompt and the name Save offers.
+// Recent, the recovery prompt, the name Save offers, the batch plots' axes and
+// an evaluation that never outlives its results.
 
+#include "diffss/batch.h"
+#include "diffss/demo_data.h"
 #include "diffss/image_io.h"
+#include "diffss/insight.h"
 #include "diffss/mask_io.h"
 #include "diffss/project.h"
+#include "diffss/ui/batch_panel.h"
+#include "diffss/ui/batch_stats.h"
 #include "diffss/ui/canvas.h"
+#include "diffss/ui/evaluation_view.h"
+#include "diffss/ui/insight_panel.h"
 #include "diffss/ui/main_window.h"
 #include "diffss/ui/mask_colour.h"
 #include "diffss/ui/mask_document.h"
@@ -25,6 +33,8 @@
 #include <QToolButton>
 #include <QUndoStack>
 #include <QtTest>
+
+#include <qcustomplot.h>
 
 #include <cmath>
 #include <memory>
@@ -446,6 +456,72 @@ private slots:
         Answerer answers(QMessageBox::Ok);
         save->trigger();
         QCOMPARE(answers.offered, QStringList{QDir(dir_.path()).filePath(QStringLiteral("heron.diffss"))});
+    }
+
+    // The batch histograms count images: whole-number ticks, one shared
+    // count range, a title on each plot.
+    void batchPlotsCountInWholeNumbers()
+    {
+        ui::BatchStats stats;
+        stats.resize(900, 260);
+        stats.show();
+        // At most two images in a bin: a plain ticker would mark 0.5 steps.
+        const double confidences[] = {0.92, 0.94, 0.35, 0.55}, foregrounds[] = {0.2, 0.2, 0.5, 0.7};
+        for (int i = 0; i < 4; ++i) {
+            BatchItem item;
+            item.confidence = confidences[i];
+            item.foreground = foregrounds[i];
+            item.seconds = 0.4;
+            stats.add(item);
+        }
+        const auto plots = stats.findChildren<QCustomPlot *>();
+        QCOMPARE(plots.size(), 3);
+        for (QCustomPlot *plot : plots) {
+            plot->replot(QCustomPlot::rpImmediateRefresh);
+            auto *title = qobject_cast<QCPTextElement *>(plot->plotLayout()->element(0, 0));
+            QVERIFY2(title && !title->text().isEmpty(), qPrintable(plot->xAxis->label()));
+        }
+        for (QCPAxis *counts : {stats.confidencePlot()->yAxis, plots[1]->yAxis, plots[2]->xAxis}) {
+            const QVector<double> ticks = counts->tickVector();
+            QVERIFY2(ticks.size() >= 2, qPrintable(counts->label()));
+            for (double t : ticks)
+                QVERIFY2(t == std::round(t), qPrintable(QStringLiteral("%1: a tick at %2").arg(counts->label()).arg(t)));
+        }
+        QCOMPARE(stats.confidencePlot()->yAxis->range().upper, plots[1]->yAxis->range().upper);
+        QVERIFY(stats.confidencePlot()->yAxis->range().upper >= 2);
+    }
+
+    // Scores on the Evaluation tab go as soon as a new batch starts: they
+    // belonged to the results it replaces.
+    void evaluationClearsWhenABatchStarts()
+    {
+        const DemoDataset data = writeDemoDataset(dir_.filePath(QStringLiteral("eval")).toStdString(), 2);
+        const QString classDir = QString::fromStdString(data.root + "/" + data.classes.front());
+        auto window = openWindow(classDir + QStringLiteral("/1.jpg"));
+        QVERIFY(window);
+        ui::EvaluationView *evaluation = window->insightPanel()->evaluation();
+        TruthScore stale;
+        stale.images.push_back({"old.jpg", "old.png", "old-truth.png", 0.5, {}});
+        stale.iou = 0.5;
+        stale.scored = 1;
+        evaluation->setScore(stale);
+        QCOMPARE(evaluation->plottedIous().size(), 1);
+
+        ui::BatchPanel *batch = window->batchPanel();
+        batch->setQueryFolder(classDir);
+        batch->setModelPath(QString());
+        batch->setOverwrite(true);
+        QSignalSpy evaluated(window->insightPanel(), &ui::InsightPanel::evaluated);
+        batch->start();
+        QVERIFY(batch->isRunning());
+        QVERIFY(evaluation->score().images.empty());
+        QVERIFY(evaluation->plottedIous().isEmpty());
+        // The run's own scores follow when it is done.
+        QVERIFY(evaluated.wait(120000));
+        QCOMPARE(evaluated.first().at(0).toInt(), 2);
+        for (const ImageScore &image : evaluation->score().images)
+            QVERIFY(image.name != "old.jpg");
+        QCOMPARE(evaluation->plottedIous().size(), 2);
     }
 };
 

@@ -1,5 +1,7 @@
 #include "diffss/ui/batch_stats.h"
 
+#include "plot_common.h"
+
 #include <qcustomplot.h>
 
 #include <QHBoxLayout>
@@ -12,13 +14,24 @@ namespace diffss::ui {
 
 namespace {
 
-QCustomPlot *makePlot(QWidget *parent, const QString &x, const QString &y)
+QCustomPlot *makePlot(QWidget *parent, const QString &title, const QString &x, const QString &y)
 {
     auto *plot = new QCustomPlot(parent);
+    addTitle(plot, title);
     plot->xAxis->setLabel(x);
     plot->yAxis->setLabel(y);
-    plot->setMinimumSize(160, 140);
+    plot->setMinimumSize(160, 160);
     return plot;
+}
+
+// Ticks on whole numbers only: an axis of counts has no 0.5 image.
+void countTicks(QCPAxis *axis)
+{
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    axis->setTicker(ticker);
+    axis->setNumberPrecision(0);
 }
 
 QCPBars *makeBars(QCustomPlot *plot, const QColor &colour)
@@ -40,12 +53,16 @@ int binOf(double value)
 
 BatchStats::BatchStats(QWidget *parent)
     : QWidget(parent), confidence_(kBins, 0), foreground_(kBins, 0),
-      confidencePlot_(makePlot(this, tr("Confidence (0-1)"), tr("Images"))),
-      foregroundPlot_(makePlot(this, tr("Foreground fraction (0-1)"), tr("Images"))),
-      timePlot_(makePlot(this, tr("Image (in order)"), tr("Seconds per image"))),
+      confidencePlot_(makePlot(this, tr("Results by confidence"), tr("Confidence (0-1)"), tr("Images"))),
+      foregroundPlot_(makePlot(this, tr("Results by object size"), tr("Foreground fraction (0-1)"), tr("Images"))),
+      timePlot_(makePlot(this, tr("Time per image"), tr("Image (in order)"), tr("Seconds"))),
       confidenceBars_(makeBars(confidencePlot_, QColor(38, 110, 210))),
       foregroundBars_(makeBars(foregroundPlot_, QColor(220, 90, 40))), timeGraph_(timePlot_->addGraph())
 {
+    // The two histograms share their count axis (replot() gives both the same range).
+    countTicks(confidencePlot_->yAxis);
+    countTicks(foregroundPlot_->yAxis);
+    countTicks(timePlot_->xAxis);
     timeGraph_->setPen(QPen(QColor(60, 60, 60), 1.5));
     timeGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
     auto *layout = new QHBoxLayout(this);

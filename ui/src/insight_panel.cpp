@@ -18,6 +18,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrent>
 
+#include <utility>
+
 namespace diffss::ui {
 
 InsightPanel::InsightPanel(QWidget *parent)
@@ -115,6 +117,11 @@ InsightPanel::InsightPanel(QWidget *parent)
         }
     });
     connect(&evalWatcher_, &QFutureWatcher<EvalData>::finished, this, [this] {
+        if (std::exchange(evalDiscard_, false)) {
+            if (std::exchange(evalPending_, false))
+                evaluateBatch(lastQueries_, lastOutput_);
+            return;
+        }
         EvalData data = evalWatcher_.result();
         evalQueryFolder_ = data.queryFolder;
         const int scored = data.score.scored;
@@ -214,6 +221,15 @@ void InsightPanel::updateMap()
     }));
 }
 
+void InsightPanel::clearEvaluation()
+{
+    evaluation_->clear();
+    evalPending_ = false;
+    if (evalWatcher_.isRunning())
+        evalDiscard_ = true;
+    evalStatus_->setText(tr("A batch is running: its results are scored when it finishes."));
+}
+
 void InsightPanel::evaluateBatch(const QString &queryFolder, const QString &outputFolder)
 {
     lastQueries_ = queryFolder;
@@ -222,6 +238,8 @@ void InsightPanel::evaluateBatch(const QString &queryFolder, const QString &outp
         evalPending_ = true;
         return;
     }
+    // The bars of an earlier scoring must not pass for this one's.
+    evaluation_->clear();
     evalStatus_->setText(tr("Scoring against the ground truth..."));
     const QString truth = truthFolder_->text().trimmed();
     evalWatcher_.setFuture(QtConcurrent::run([queryFolder, outputFolder, truth]() -> EvalData {

@@ -136,6 +136,7 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
         if (!cancelled)
             insight_->updateMap();
     });
+    connect(batch_, &BatchPanel::started, insight_, &InsightPanel::clearEvaluation);
     connect(batch_, &BatchPanel::finished, this, [this](bool cancelled, int, int) {
         if (!cancelled)
             insight_->evaluateBatch(batch_->queryFolder(), batch_->outputFolder());

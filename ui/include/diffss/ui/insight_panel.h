@@ -48,6 +48,9 @@ public:
     // Scores the batch in `outputFolder` against the masks beside the
     // queries, or in `truthFolder` when set (worker); shows the Evaluation tab.
     void evaluateBatch(const QString &queryFolder, const QString &outputFolder);
+    // A new batch run started: the scores shown belong to the old results,
+    // so they go (and a scoring still running for them is not shown).
+    void clearEvaluation();
     void setTruthFolder(const QString &folder);
     // The last map's drift score of each of `variants` variants (their index
     // in Sources::variants); -1 where it has none.
@@ -94,6 +97,7 @@ private:
     std::vector<QString> entryPaths_;
     QString lastQueries_, lastOutput_, evalQueryFolder_;
     bool mapPending_ = false, evalPending_ = false;
+    bool evalDiscard_ = false; // the running scoring is for results that are gone
 };
 
 } // namespace diffss::ui
