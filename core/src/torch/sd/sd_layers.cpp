@@ -385,7 +385,7 @@ at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const 
 }
 #endif
 
-bool forceSlicedAttention()
+[[maybe_unused]] bool forceSlicedAttention()
 {
     static const bool sliced = [] {
         const char *env = std::getenv("DIFFSS_ATTENTION");   // "sliced" forces the portable path (benchmarks)
@@ -415,7 +415,8 @@ at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor 
     // On the CPU in fp32: the score-blocked kernel above, its tile at most
     // 512 KB (or sliceBytes when smaller), so that it stays in the core's L2.
     if (q.device().is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
-        blockedAttentionSupported() && !forceSlicedAttention() && !q.requires_grad() && !k.requires_grad() && !v.requires_grad())
+        nq > 0 && nk > 0 && k.size(2) == inner && v.size(2) == inner && v.size(1) == nk && blockedAttentionSupported() &&
+        !forceSlicedAttention() && !q.requires_grad() && !k.requires_grad() && !v.requires_grad())
         return blockedAttention(q, k, v, heads, causal, std::min<std::int64_t>(sliceBytes, kTileBytes));
 #endif
     // [B, N, H*D] -> [B*H, N, D]
