@@ -31,6 +31,11 @@ private slots:
         QVERIFY(dir_.isValid());
         const diffss::DemoDataset data = diffss::writeDemoDataset(dir_.filePath("demo").toStdString(), 2);
         image_ = QString::fromStdString(data.root + "/" + data.classes.front() + "/1.jpg");
+        // One class of two images: two episodes, enough to see the progress lines, quick to run.
+        const QString one = dir_.filePath("one/" + QString::fromStdString(data.classes.front()));
+        QVERIFY(QDir().mkpath(one));
+        for (const char *name : {"1.jpg", "1.png", "2.jpg", "2.png"})
+            QVERIFY(QFile::copy(QString::fromStdString(data.root + "/" + data.classes.front() + "/") + name, one + "/" + name));
     }
 
     void badValuesAreNamed_data()
@@ -83,7 +88,7 @@ private slots:
     // and not one per episode.
     void evalShowsProgressInALog()
     {
-        const Run r = runCli({"eval", "--dataset", dir_.filePath("demo"), "--threads", "1"});
+        const Run r = runCli({"eval", "--dataset", dir_.filePath("one")});
         QCOMPARE(r.code, 0);
         const QStringList lines = r.err.split(QLatin1Char('\n'), Qt::SkipEmptyParts).filter(QStringLiteral("episode "));
         QVERIFY2(lines.size() >= 2, qPrintable(r.err));
@@ -93,7 +98,7 @@ private slots:
         QCOMPARE(last.value(0), last.value(1)); // the last line is the end
         QVERIFY(!r.err.contains(QLatin1Char('\r')));
         // --quiet: none.
-        const Run quiet = runCli({"eval", "--dataset", dir_.filePath("demo"), "--threads", "1", "--quiet"});
+        const Run quiet = runCli({"eval", "--dataset", dir_.filePath("one"), "--quiet"});
         QCOMPARE(quiet.code, 0);
         QVERIFY2(!quiet.err.contains(QStringLiteral("episode ")), qPrintable(quiet.err));
     }
