@@ -1,6 +1,7 @@
 #pragma once
 
 #include "diffss/image.h"
+#include "diffss/job.h"
 #include "diffss/runtime.h"
 
 #include <functional>
@@ -41,15 +42,6 @@ struct Segmentation {
     // backend: its support-specific evidence over the predicted object, as a
     // probability); -1 when the backend does not estimate it.
     double presence = -1;
-};
-
-// Returns true when the work should stop.
-using CancelFlag = std::function<bool()>;
-
-// Thrown by work that was cancelled through its CancelFlag.
-class Cancelled : public std::runtime_error {
-public:
-    Cancelled() : std::runtime_error("cancelled") {}
 };
 
 // A few-shot segmenter: prepare() once per support set, then segment() many
