@@ -10,7 +10,6 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace diffss::ui {
 
@@ -54,20 +53,10 @@ CleanupDialog::CleanupDialog(Mask mask, QWidget *parent)
     connect(maxHole_, &QSpinBox::valueChanged, this, &CleanupDialog::schedulePreview);
     connect(minRegion_, &QSpinBox::valueChanged, this, &CleanupDialog::schedulePreview);
     connect(smooth_, &QDoubleSpinBox::valueChanged, this, &CleanupDialog::schedulePreview);
-    connect(&watcher_, &QFutureWatcher<Change>::finished, this, [this] {
-        if (stale_) { // the parameters changed while this ran: only the newest counts
-            schedulePreview();
-            return;
-        }
-        const Change c = watcher_.result();
-        preview_->setText(c.added + c.removed == 0 ? tr("These settings change nothing on this mask.")
-                                                   : tr("Adds %L1 px, removes %L2 px.").arg(c.added).arg(c.removed));
-        emit previewReady(c.added, c.removed);
-    });
     schedulePreview();
 }
 
-CleanupDialog::~CleanupDialog() { watcher_.waitForFinished(); }
+CleanupDialog::~CleanupDialog() = default;
 
 CleanupOptions CleanupDialog::options() const
 {
@@ -108,29 +97,32 @@ void CleanupDialog::remember(const CleanupOptions &options)
 
 void CleanupDialog::schedulePreview()
 {
-    if (watcher_.isRunning()) {
-        stale_ = true;
-        return;
-    }
-    stale_ = false;
     if (mask_->isNull()) {
         preview_->setText(tr("No mask to clean up."));
         return;
     }
     preview_->setText(tr("Computing..."));
-    watcher_.setFuture(QtConcurrent::run([shared = mask_, options = options()] {
-        const Mask &mask = *shared;
-        const Mask cleaned = cleanedUp(mask, options);
-        Change c;
-        for (int y = 0; y < mask.height(); ++y) {
-            const std::uint8_t *a = mask.row(y), *b = cleaned.row(y);
-            for (int x = 0; x < mask.width(); ++x) {
-                c.added += !a[x] && b[x];
-                c.removed += a[x] && !b[x];
+    // Latest wins: a change of parameters while this runs drops its count.
+    previewJob_.start(
+        [shared = mask_, options = options()](const JobControl &control) {
+            const Mask &mask = *shared;
+            const Mask cleaned = cleanedUp(mask, options);
+            control.throwIfCancelled();
+            Change c;
+            for (int y = 0; y < mask.height(); ++y) {
+                const std::uint8_t *a = mask.row(y), *b = cleaned.row(y);
+                for (int x = 0; x < mask.width(); ++x) {
+                    c.added += !a[x] && b[x];
+                    c.removed += a[x] && !b[x];
+                }
             }
-        }
-        return c;
-    }));
+            return c;
+        },
+        [this](Change c) {
+            preview_->setText(c.added + c.removed == 0 ? tr("These settings change nothing on this mask.")
+                                                       : tr("Adds %L1 px, removes %L2 px.").arg(c.added).arg(c.removed));
+            emit previewReady(c.added, c.removed);
+        });
 }
 
 } // namespace diffss::ui

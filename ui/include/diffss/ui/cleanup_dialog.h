@@ -2,9 +2,9 @@
 
 #include "diffss/image.h"
 #include "diffss/mask_ops.h"
+#include "diffss/ui/job.h"
 
 #include <QDialog>
-#include <QFutureWatcher>
 
 #include <memory>
 
@@ -49,8 +49,7 @@ private:
         long long added = 0;
         long long removed = 0;
     };
-    QFutureWatcher<Change> watcher_;
-    bool stale_ = false;
+    Job previewJob_{this, Job::Mode::LatestWins};   // last member: destroyed (and waited for) first
 };
 
 } // namespace diffss::ui
