@@ -33,9 +33,8 @@ cv::Mat shrinkStrokes(const cv::Mat &strokes, cv::Size size)
 
 } // namespace
 
-std::optional<Mask> completeMask(const Image &image, const Mask &painted, const Mask &foregroundScribbles,
-                                 const Mask &backgroundScribbles, const CompletionOptions &options,
-                                 const CompletionProgress &progress)
+Mask completeMask(const Image &image, const Mask &painted, const Mask &foregroundScribbles,
+                  const Mask &backgroundScribbles, const CompletionOptions &options, const JobControl &control)
 {
     if (image.isNull() || image.channels() != 3)
         throw std::invalid_argument("complete mask needs an RGB image");
@@ -81,12 +80,12 @@ std::optional<Mask> completeMask(const Image &image, const Mask &painted, const 
     const int rounds = std::max(1, options.iterations);
     cv::Mat bgdModel, fgdModel;
     for (int i = 0; i < rounds; ++i) {
-        if (progress && !progress(i, rounds))
-            return std::nullopt;
+        control.report(i, rounds);
+        control.throwIfCancelled();
         cv::grabCut(pixels, trimap, cv::Rect(), bgdModel, fgdModel, 1, i == 0 ? cv::GC_INIT_WITH_MASK : cv::GC_EVAL);
     }
-    if (progress && !progress(rounds, rounds))
-        return std::nullopt;
+    control.report(rounds, rounds);
+    control.throwIfCancelled();
 
     cv::Mat object = (trimap == cv::GC_FGD) | (trimap == cv::GC_PR_FGD);
     // Drop blobs that hold no seed and are small next to the rest.

@@ -133,8 +133,8 @@ int main(int argc, char **argv)
             bg.setTo(0, outside);
             const diffss::Mask fgMask = fromMat(fg), bgMask = fromMat(bg);
             const diffss::Mask none(image.width(), image.height());
-            row["scribbles"].add(*diffss::completeMask(image, none, fgMask, bgMask), truth);
-            row["+prior"].add(*diffss::completeMask(image, automatic, fgMask, bgMask), truth);
+            row["scribbles"].add(diffss::completeMask(image, none, fgMask, bgMask), truth);
+            row["+prior"].add(diffss::completeMask(image, automatic, fgMask, bgMask), truth);
             std::fprintf(stderr, ".");
         }
     }

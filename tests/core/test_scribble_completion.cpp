@@ -108,9 +108,8 @@ private slots:
         const LoadedImage image = loadImage((stem + ".jpg").toStdString());
         const Mask truth = loadMaskFor((stem + ".png").toStdString(), image.image.width(), image.image.height()).mask;
         const Strokes strokes = strokesFrom(truth);
-        const auto result = completeMask(image.image, Mask(), strokes.foreground, strokes.background);
-        QVERIFY(result.has_value());
-        const double score = iou(*result, truth);
+        const Mask result = completeMask(image.image, Mask(), strokes.foreground, strokes.background);
+        const double score = iou(result, truth);
         qInfo("%s: IoU %.3f", qPrintable(QDir(stem).dirName()), score);
         QVERIFY2(score >= required, qPrintable(QStringLiteral("IoU %1 < %2").arg(score).arg(required)));
     }
@@ -120,9 +119,8 @@ private slots:
         for (int c = 0; c < 3; ++c) {
             const DemoSample sample = makeDemoSample(c, 1, 3, 320, 240);
             const Strokes strokes = strokesFrom(sample.mask);
-            const auto result = completeMask(sample.image, Mask(), strokes.foreground, strokes.background);
-            QVERIFY(result.has_value());
-            const double score = iou(*result, sample.mask);
+            const Mask result = completeMask(sample.image, Mask(), strokes.foreground, strokes.background);
+            const double score = iou(result, sample.mask);
             qInfo("demo class %d: IoU %.3f", c, score);
             QVERIFY(score >= 0.85);
         }
@@ -136,12 +134,11 @@ private slots:
         Mask rough = sample.mask;
         cv::Mat roughView(rough.height(), rough.width(), CV_8U, rough.data());
         cv::dilate(roughView, roughView, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(17, 17)));
-        const auto result = completeMask(sample.image, rough, Mask(), strokes.background);
-        QVERIFY(result.has_value());
-        QVERIFY(iou(*result, sample.mask) > iou(rough, sample.mask));
-        for (std::size_t i = 0; i < result->pixelCount(); ++i)
+        const Mask result = completeMask(sample.image, rough, Mask(), strokes.background);
+        QVERIFY(iou(result, sample.mask) > iou(rough, sample.mask));
+        for (std::size_t i = 0; i < result.pixelCount(); ++i)
             if (strokes.background.data()[i])
-                QVERIFY(result->data()[i] == 0);
+                QVERIFY(result.data()[i] == 0);
     }
 
     void cancelsBetweenRounds()
@@ -149,9 +146,12 @@ private slots:
         const DemoSample sample = makeDemoSample(1, 1, 3, 320, 240);
         const Strokes strokes = strokesFrom(sample.mask);
         int calls = 0;
-        const auto result = completeMask(sample.image, Mask(), strokes.foreground, strokes.background, {},
-                                         [&](int done, int) { ++calls; return done < 2; });
-        QVERIFY(!result.has_value());
+        long long last = -1;
+        const JobControl control([&] { return last >= 2; }, [&](long long done, long long, const std::string &) {
+            ++calls;
+            last = done;
+        });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, completeMask(sample.image, Mask(), strokes.foreground, strokes.background, {}, control));
         QCOMPARE(calls, 3);
     }
 

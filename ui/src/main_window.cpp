@@ -115,8 +115,7 @@ MainWindow::MainWindow(QWidget *parent)
     progress_->hide();
     cancel_->hide();
     connect(cancel_, &QPushButton::clicked, this, [this] {
-        if (cancelCompletion_)
-            *cancelCompletion_ = true;
+        completion_.cancel();
         if (cancelAutoMask_)
             *cancelAutoMask_ = true;
     });
@@ -145,20 +144,21 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(doc_, &MaskDocument::resetDone, this, &MainWindow::updateStatus);
     connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
-    connect(&completion_, &QFutureWatcher<std::optional<Mask>>::finished, this, [this] {
+    connect(&completion_, &Job::progress, this, [this](long long done, long long total) {
+        progress_->setRange(0, static_cast<int>(total));
+        progress_->setValue(static_cast<int>(done));
+    });
+    connect(&completion_, &Job::cancelled, this, [this] {
         progress_->hide();
         cancel_->hide();
-        bool changed = false;
-        try {
-            const std::optional<Mask> result = completion_.result();
-            if (result)
-                changed = doc_->replaceLayer(Layer::Mask, *result, tr("Complete mask"));
-            statusBar()->showMessage(result ? (changed ? tr("Mask completed") : tr("Complete mask changed nothing"))
-                                            : tr("Complete mask cancelled"), 4000);
-        } catch (const std::exception &e) {
-            showError(tr("Complete mask failed: %1").arg(QString::fromStdString(e.what())));
-        }
-        emit completionFinished(changed);
+        statusBar()->showMessage(tr("Complete mask cancelled"), 4000);
+        emit completionFinished(false);
+    });
+    connect(&completion_, &Job::failed, this, [this](const QString &message) {
+        progress_->hide();
+        cancel_->hide();
+        showError(tr("Complete mask failed: %1").arg(message));
+        emit completionFinished(false);
     });
     connect(&autosave_, &QFutureWatcher<QString>::finished, this, [this] {
         if (autosave_.isFinished()) // not a late signal of a write already waited for
@@ -193,7 +193,6 @@ MainWindow::~MainWindow()
     // stack's clear emits cleanChanged) must not reach this half-destroyed window.
     for (QObject *child : findChildren<QObject *>())
         disconnect(child, nullptr, this, nullptr);
-    completion_.waitForFinished();
     autosave_.waitForFinished();
 }
 
@@ -347,24 +346,26 @@ void MainWindow::completeMask()
     progress_->show();
     cancel_->show();
     statusBar()->showMessage(tr("Completing the mask from the scribbles..."));
-    cancelCompletion_ = std::make_shared<std::atomic_bool>(false);
     // Copies go to the worker; the result comes back as one undo step.
     const Image image = doc_->image();
     const Mask painted = doc_->mask(), object = doc_->layer(Layer::ObjectScribbles),
                background = doc_->layer(Layer::BackgroundScribbles);
-    auto cancel = cancelCompletion_;
-    QPointer<QProgressBar> bar = progress_;
-    completion_.setFuture(QtConcurrent::run([=]() -> std::optional<Mask> {
-        return diffss::completeMask(image, painted.count() ? painted : Mask(), object, background, {}, [=](int done, int total) {
-            QMetaObject::invokeMethod(bar, [bar, done, total] {
-                if (bar) {
-                    bar->setRange(0, total);
-                    bar->setValue(done);
-                }
-            });
-            return !*cancel;
+    completion_.start(
+        [=](const JobControl &control) {
+            return diffss::completeMask(image, painted.count() ? painted : Mask(), object, background, {}, control);
+        },
+        [this](Mask result) {
+            progress_->hide();
+            cancel_->hide();
+            bool changed = false;
+            try {   // the document may hold another image by now
+                changed = doc_->replaceLayer(Layer::Mask, result, tr("Complete mask"));
+                statusBar()->showMessage(changed ? tr("Mask completed") : tr("Complete mask changed nothing"), 4000);
+            } catch (const std::exception &e) {
+                showError(tr("Complete mask failed: %1").arg(QString::fromStdString(e.what())));
+            }
+            emit completionFinished(changed);
         });
-    }));
 }
 
 void MainWindow::updateStatus()

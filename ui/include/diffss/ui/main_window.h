@@ -4,6 +4,7 @@
 #include "diffss/image_io.h"
 #include "diffss/mask_ops.h"
 #include "diffss/project.h"
+#include "diffss/ui/job.h"
 
 #include <QFutureWatcher>
 #include <QMainWindow>
@@ -148,8 +149,7 @@ private:
     ImageInfo info_;
     QString projectPath_;
     QString className_;
-    std::shared_ptr<std::atomic_bool> cancelCompletion_;
-    QFutureWatcher<std::optional<Mask>> completion_;
+    Job completion_{this};
     QFutureWatcher<QString> autosave_;
     struct AutoMaskOutcome {
         std::optional<Mask> mask;
