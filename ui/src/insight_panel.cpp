@@ -16,7 +16,6 @@
 #include <QPushButton>
 #include <QTabWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrent>
 
 #include <utility>
 
@@ -90,61 +89,11 @@ InsightPanel::InsightPanel(QWidget *parent)
                            QString::fromStdString(images[static_cast<std::size_t>(index)].prediction));
     });
 
-    connect(&mapWatcher_, &QFutureWatcher<MapData>::finished, this, [this] {
-        updateButton_->setEnabled(true);
-        const MapData data = mapWatcher_.result();
-        std::vector<PrototypeMap::Entry> entries;
-        entryPaths_.clear();
-        entryMasks_.clear();
-        for (std::size_t i = 0; i < data.prototypes.size(); ++i) {
-            entries.push_back({data.names[i], data.paths[i], static_cast<PrototypeMap::Entry::Kind>(data.kinds[i]), data.prototypes[i]});
-            entryPaths_.push_back(data.paths[i]);
-            entryMasks_.push_back(data.masks[i]);
-        }
-        map_->setEntries(std::move(entries));
-        QString text = tr("%n point(s).", nullptr, static_cast<int>(data.prototypes.size()));
-        if (!map_->driftedVariants().empty())
-            text += QLatin1Char(' ')
-                  + tr("%n variant(s) far from the real supports (ringed): generation drift; consider rejecting them.", nullptr,
-                       static_cast<int>(map_->driftedVariants().size()));
-        if (!data.problems.isEmpty())
-            text += QLatin1Char(' ') + tr("Left out: %1").arg(data.problems.join(QStringLiteral("; ")));
-        mapStatus_->setText(text);
-        emit mapUpdated();
-        if (mapPending_) {
-            mapPending_ = false;
-            updateMap();
-        }
-    });
-    connect(&evalWatcher_, &QFutureWatcher<EvalData>::finished, this, [this] {
-        if (std::exchange(evalDiscard_, false)) {
-            if (std::exchange(evalPending_, false))
-                evaluateBatch(lastQueries_, lastOutput_);
-            return;
-        }
-        EvalData data = evalWatcher_.result();
-        evalQueryFolder_ = data.queryFolder;
-        const int scored = data.score.scored;
-        evaluation_->setScore(std::move(data.score));
-        evalStatus_->setText(scored ? tr("%1 result(s) scored; %2 query image(s) have no ground truth. Click a bar to open the image.")
-                                          .arg(scored)
-                                          .arg(data.withoutTruth)
-                                    : tr("No ground-truth masks found for these queries (%1 without). Choose the folder that holds "
-                                         "them.")
-                                          .arg(data.withoutTruth));
-        emit evaluated(scored, data.withoutTruth);
-        if (evalPending_) {
-            evalPending_ = false;
-            evaluateBatch(lastQueries_, lastOutput_);
-        }
-    });
+    connect(&mapJob_, &Job::finished, updateButton_, [this] { updateButton_->setEnabled(true); });
+    connect(&mapJob_, &Job::failed, mapStatus_, &QLabel::setText);
 }
 
-InsightPanel::~InsightPanel()
-{
-    mapWatcher_.waitForFinished();
-    evalWatcher_.waitForFinished();
-}
+InsightPanel::~InsightPanel() = default;
 
 void InsightPanel::setSourceProvider(std::function<Sources()> provider) { sources_ = std::move(provider); }
 
@@ -163,7 +112,7 @@ std::vector<double> InsightPanel::variantDrift(std::size_t variants) const
 
 void InsightPanel::setTruthFolder(const QString &folder) { truthFolder_->setText(folder); }
 
-bool InsightPanel::isBusy() const { return mapWatcher_.isRunning() || evalWatcher_.isRunning(); }
+bool InsightPanel::isBusy() const { return mapJob_.isRunning() || evalJob_.isRunning(); }
 
 QString InsightPanel::status() const { return tabs_->currentIndex() == 1 ? evalStatus_->text() : mapStatus_->text(); }
 
@@ -171,16 +120,14 @@ void InsightPanel::updateMap()
 {
     if (!sources_)
         return;
-    if (mapWatcher_.isRunning()) {   // sources changed meanwhile: once more when this one is done
-        mapPending_ = true;
-        return;
-    }
     Sources sources = sources_();
     updateButton_->setEnabled(false);
     mapStatus_->setText(tr("Computing prototypes..."));
-    mapWatcher_.setFuture(QtConcurrent::run([sources = std::move(sources)]() -> MapData {
+    // Latest wins: sources that changed while this ran restart it.
+    mapJob_.start([sources = std::move(sources)](const JobControl &control) {
         MapData out;
         auto add = [&](const QString &name, const QString &path, const QString &mask, int kind, const Image &image, const Mask &m) {
+            control.throwIfCancelled();
             try {
                 out.prototypes.push_back(foregroundPrototype(image, m));
                 out.names.push_back(name);
@@ -213,20 +160,42 @@ void InsightPanel::updateMap()
                 const auto m = loadMaskFor(done[i]->maskPath, image.image.width(), image.image.height());
                 if (m.mask.count() > 0)
                     add(QFileInfo(query).fileName(), query, mask, PrototypeMap::Entry::Query, image.image, m.mask);
+            } catch (const Cancelled &) {
+                throw;
             } catch (const std::exception &e) {
                 out.problems << QString::fromUtf8(e.what());
             }
         }
         return out;
-    }));
+    }, [this](MapData data) { showMap(data); });
+}
+
+void InsightPanel::showMap(const MapData &data)
+{
+    std::vector<PrototypeMap::Entry> entries;
+    entryPaths_.clear();
+    entryMasks_.clear();
+    for (std::size_t i = 0; i < data.prototypes.size(); ++i) {
+        entries.push_back({data.names[i], data.paths[i], static_cast<PrototypeMap::Entry::Kind>(data.kinds[i]), data.prototypes[i]});
+        entryPaths_.push_back(data.paths[i]);
+        entryMasks_.push_back(data.masks[i]);
+    }
+    map_->setEntries(std::move(entries));
+    QString text = tr("%n point(s).", nullptr, static_cast<int>(data.prototypes.size()));
+    if (!map_->driftedVariants().empty())
+        text += QLatin1Char(' ')
+              + tr("%n variant(s) far from the real supports (ringed): generation drift; consider rejecting them.", nullptr,
+                   static_cast<int>(map_->driftedVariants().size()));
+    if (!data.problems.isEmpty())
+        text += QLatin1Char(' ') + tr("Left out: %1").arg(data.problems.join(QStringLiteral("; ")));
+    mapStatus_->setText(text);
+    emit mapUpdated();
 }
 
 void InsightPanel::clearEvaluation()
 {
     evaluation_->clear();
-    evalPending_ = false;
-    if (evalWatcher_.isRunning())
-        evalDiscard_ = true;
+    evalJob_.cancel();   // its scores are for results that are gone
     evalStatus_->setText(tr("A batch is running: its results are scored when it finishes."));
 }
 
@@ -234,24 +203,38 @@ void InsightPanel::evaluateBatch(const QString &queryFolder, const QString &outp
 {
     lastQueries_ = queryFolder;
     lastOutput_ = outputFolder;
-    if (evalWatcher_.isRunning()) {
-        evalPending_ = true;
-        return;
-    }
     // The bars of an earlier scoring must not pass for this one's.
     evaluation_->clear();
     evalStatus_->setText(tr("Scoring against the ground truth..."));
     const QString truth = truthFolder_->text().trimmed();
-    evalWatcher_.setFuture(QtConcurrent::run([queryFolder, outputFolder, truth]() -> EvalData {
-        EvalData data;
-        data.queryFolder = queryFolder;
-        try {
-            data.score = scoreAgainstTruth(EvaluationView::pairsFor(queryFolder, outputFolder, truth, &data.withoutTruth));
-        } catch (const std::exception &e) {
-            data.score.images.push_back({queryFolder.toStdString(), {}, {}, 0.0, e.what()});
-        }
-        return data;
-    }));
+    // Latest wins: a newer batch's scoring replaces this one.
+    evalJob_.start(
+        [queryFolder, outputFolder, truth](const JobControl &control) {
+            EvalData data;
+            data.queryFolder = queryFolder;
+            try {
+                data.score = scoreAgainstTruth(EvaluationView::pairsFor(queryFolder, outputFolder, truth, &data.withoutTruth));
+            } catch (const std::exception &e) {
+                data.score.images.push_back({queryFolder.toStdString(), {}, {}, 0.0, e.what()});
+            }
+            control.throwIfCancelled();   // cleared meanwhile: the scores are for results that are gone
+            return data;
+        },
+        [this](EvalData data) { showEvaluation(std::move(data)); });
+}
+
+void InsightPanel::showEvaluation(EvalData data)
+{
+    evalQueryFolder_ = data.queryFolder;
+    const int scored = data.score.scored;
+    evaluation_->setScore(std::move(data.score));
+    evalStatus_->setText(scored ? tr("%1 result(s) scored; %2 query image(s) have no ground truth. Click a bar to open the image.")
+                                      .arg(scored)
+                                      .arg(data.withoutTruth)
+                                : tr("No ground-truth masks found for these queries (%1 without). Choose the folder that holds "
+                                     "them.")
+                                      .arg(data.withoutTruth));
+    emit evaluated(scored, data.withoutTruth);
 }
 
 } // namespace diffss::ui

@@ -7,8 +7,8 @@
 #include "diffss/generator.h"
 #include "diffss/insight.h"
 #include "diffss/segmenter.h"
+#include "diffss/ui/job.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
 #include <functional>
@@ -91,13 +91,15 @@ private:
     QLabel *evalStatus_;
     QLineEdit *truthFolder_;
     ExperimentPanel *experiment_;
-    QFutureWatcher<MapData> mapWatcher_;
-    QFutureWatcher<EvalData> evalWatcher_;
     std::vector<QString> entryMasks_;   // mask path per map entry (queries)
     std::vector<QString> entryPaths_;
     QString lastQueries_, lastOutput_, evalQueryFolder_;
-    bool mapPending_ = false, evalPending_ = false;
-    bool evalDiscard_ = false; // the running scoring is for results that are gone
+    // Both restart when their input changes; the newest run's result wins.
+    Job mapJob_{this, Job::Mode::LatestWins};
+    Job evalJob_{this, Job::Mode::LatestWins};
+
+    void showMap(const MapData &data);
+    void showEvaluation(EvalData data);
 };
 
 } // namespace diffss::ui
