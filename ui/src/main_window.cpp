@@ -116,10 +116,10 @@ MainWindow::MainWindow(QWidget *parent)
     cancel_->hide();
     connect(cancel_, &QPushButton::clicked, this, [this] {
         completion_.cancel();
-        if (cancelAutoMask_)
-            *cancelAutoMask_ = true;
+        autoMask_.cancel();
     });
-    connect(&autoMask_, &QFutureWatcher<AutoMaskOutcome>::finished, this, &MainWindow::finishAutoMask);
+    connect(&autoMask_, &Job::cancelled, this, [this] { finishAutoMask(nullptr, {}); });
+    connect(&autoMask_, &Job::failed, this, [this](const QString &error) { finishAutoMask(nullptr, error); });
 
     statusBar()->addWidget(imageLabel_);
     statusBar()->addWidget(cursorLabel_, 1);

@@ -22,7 +22,6 @@
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QStatusBar>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <mutex>
 
@@ -70,42 +69,34 @@ bool MainWindow::fetchIsnetInteractively()
     QProgressDialog dialog(tr("Fetching ISNet..."), tr("Cancel"), 0, 1000, this);
     dialog.setWindowModality(Qt::WindowModal);
     dialog.setMinimumDuration(0);
-    auto cancel = std::make_shared<std::atomic_bool>(false);
-    QPointer<QProgressDialog> shown(&dialog);
-    QFutureWatcher<QString> watcher;
+    Job fetch;
     QEventLoop wait;
-    connect(&watcher, &QFutureWatcher<QString>::finished, &wait, &QEventLoop::quit);
-    connect(&dialog, &QProgressDialog::canceled, this, [cancel] { *cancel = true; });
+    bool fetched = false;
+    connect(&fetch, &Job::finished, &wait, &QEventLoop::quit);
+    connect(&dialog, &QProgressDialog::canceled, &fetch, &Job::cancel);
+    connect(&fetch, &Job::progress, &dialog, [&dialog](long long done, long long total, const QString &stage) {
+        dialog.setLabelText(tr("Fetching ISNet: %1").arg(stage));
+        dialog.setValue(total ? static_cast<int>(1000.0 * done / total) : 0);
+    });
+    connect(&fetch, &Job::failed, this, [this, folder](const QString &error) {
+        showError(tr("ISNet could not be fetched: %1\nFrom a terminal: diffss models fetch isnet --folder %2").arg(error, folder));
+    });
     FetchOptions options;
     options.modelsFolder = folder.toStdString();
     options.cacheFolder = defaultCacheFolder();
-    options.progress = [cancel, shown](const std::string &stage, std::uint64_t done, std::uint64_t total) {
-        QMetaObject::invokeMethod(shown, [shown, stage, done, total] {
-            if (!shown)
-                return;
-            shown->setLabelText(tr("Fetching ISNet: %1").arg(QString::fromStdString(stage)));
-            shown->setValue(total ? static_cast<int>(1000.0 * done / total) : 0);
-        });
-        return !*cancel;
-    };
-    watcher.setFuture(QtConcurrent::run([options]() -> QString {
-        try {
+    fetch.start(
+        [options](const JobControl &control) mutable {
+            options.progress = [&control](const std::string &stage, std::uint64_t done, std::uint64_t total) {
+                control.report(static_cast<long long>(done), static_cast<long long>(total), stage);
+                return !control.cancelled();
+            };
             fetchIsnet(options);
-            return {};
-        } catch (const Cancelled &) {
-            return tr("cancelled");
-        } catch (const std::exception &e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
+        },
+        [&fetched] { fetched = true; });
     wait.exec();
     dialog.reset();
-    const QString error = watcher.result();
-    if (!error.isEmpty()) {
-        if (!*cancel)
-            showError(tr("ISNet could not be fetched: %1\nFrom a terminal: diffss models fetch isnet --folder %2").arg(error, folder));
-        return false;
-    }
+    if (!fetched)
+        return false;   // cancelled, or failed with its message shown
     statusBar()->showMessage(tr("ISNet fetched into %1").arg(QDir::toNativeSeparators(folder)), 6000);
     return true;
 }
@@ -125,40 +116,37 @@ void MainWindow::autoMask()
     progress_->show();
     cancel_->show();
     statusBar()->showMessage(region ? tr("Auto mask: ISNet on the drawn region...") : tr("Auto mask: ISNet on the whole image..."));
-    cancelAutoMask_ = std::make_shared<std::atomic_bool>(false);
     autoMaskImage_ = doc_->imagePath();
-    autoMask_.setFuture(QtConcurrent::run([image, region, path = model.toStdString()]() -> AutoMaskOutcome {
-        AutoMaskOutcome out;
-        QElapsedTimer timer;
-        timer.start();
-        try {
+    autoMask_.start(
+        [image, region, path = model.toStdString()](const JobControl &control) {
+            QElapsedTimer timer;
+            timer.start();
+            AutoMaskOutcome out;
             out.mask = diffss::autoMask(*sharedIsNet(path), image, region);
-        } catch (const std::exception &e) {
-            out.error = QString::fromStdString(e.what());
-        }
-        out.seconds = timer.elapsed() / 1000.0;
-        return out;
-    }));
+            control.throwIfCancelled();   // one pass: a cancel can only drop its result
+            out.seconds = timer.elapsed() / 1000.0;
+            return out;
+        },
+        [this](AutoMaskOutcome outcome) { finishAutoMask(&outcome, {}); });
 }
 
-void MainWindow::finishAutoMask()
+void MainWindow::finishAutoMask(const AutoMaskOutcome *outcome, const QString &error)
 {
     progress_->hide();
     cancel_->hide();
-    const AutoMaskOutcome outcome = autoMask_.result();
     bool changed = false;
-    if (cancelAutoMask_ && *cancelAutoMask_) {
+    if (!outcome && error.isEmpty()) {
         statusBar()->showMessage(tr("Auto mask cancelled"), 4000);
     } else if (doc_->imagePath() != autoMaskImage_) {
         statusBar()->showMessage(tr("Auto mask dropped: another image was opened meanwhile"), 6000);
-    } else if (!outcome.error.isEmpty()) {
-        showError(tr("Auto mask failed: %1").arg(outcome.error));
-    } else if (outcome.mask && outcome.mask->width() == doc_->image().width() && outcome.mask->height() == doc_->image().height()) {
-        changed = doc_->replaceLayer(Layer::Mask, *outcome.mask, tr("Auto mask"));
-        statusBar()->showMessage(outcome.mask->count() == 0
+    } else if (!outcome) {
+        showError(tr("Auto mask failed: %1").arg(error));
+    } else if (outcome->mask.width() == doc_->image().width() && outcome->mask.height() == doc_->image().height()) {
+        changed = doc_->replaceLayer(Layer::Mask, outcome->mask, tr("Auto mask"));
+        statusBar()->showMessage(outcome->mask.count() == 0
                                      ? tr("Auto mask found no object; draw a region around it (R) or paint it")
                                      : tr("Auto mask in %1 s: refine with object/background scribbles (Q, W) and Ctrl+Return")
-                                           .arg(outcome.seconds, 0, 'f', 1),
+                                           .arg(outcome->seconds, 0, 'f', 1),
                                  8000);
     }
     emit autoMaskFinished(changed);

@@ -152,14 +152,13 @@ private:
     Job completion_{this};
     QFutureWatcher<QString> autosave_;
     struct AutoMaskOutcome {
-        std::optional<Mask> mask;
-        QString error;
+        Mask mask;
         double seconds = 0;
     };
-    std::shared_ptr<std::atomic_bool> cancelAutoMask_;
-    QFutureWatcher<AutoMaskOutcome> autoMask_;
+    Job autoMask_{this};
     QString autoMaskImage_; // the image the running auto mask was started on
-    void finishAutoMask();
+    // The outcome, or null with the error (empty when cancelled).
+    void finishAutoMask(const AutoMaskOutcome *outcome, const QString &error);
     bool fetchIsnetInteractively();
     QToolBar *toolBar_ = nullptr;
     bool autosaveReported_ = true; // the last write's result was handled
