@@ -5,12 +5,14 @@
 
 #include "testutils.h"
 
+#include "diffss/auto_mask.h"
 #include "diffss/batch.h"
 #include "diffss/dataset.h"
 #include "diffss/demo_data.h"
 #include "diffss/error.h"
 #include "diffss/evaluation.h"
 #include "diffss/image_io.h"
+#include "diffss/isnet.h"
 #include "diffss/mask_io.h"
 #include "diffss/segmenter.h"
 
@@ -25,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <map>
 #include <set>
 
 using namespace diffss;
@@ -395,9 +398,13 @@ private slots:
         QVERIFY2(wins == pairs, qPrintable(QStringLiteral("%1 of %2").arg(wins).arg(pairs)));
     }
 
-    // With ISNet installed, its map and descriptors are cues: on the
-    // development photos the cat (classical cues alone: 81) and the
-    // sneaker (82) reach ISNet's level, and 2 shots are not lower than 1.
+    // With ISNet installed: on the development photos the support adds to
+    // ISNet's own map, never takes from it. Each class's IoU (1-shot,
+    // intersections and unions summed over its episodes, as evaluate()
+    // does) is at least the support-blind map's (autoMask at 1024, the
+    // package's size, on each query) minus one point; the mean is at least
+    // 0.82 (0.799 before the two-scale map, 0.725 with the classical cues
+    // alone); 2 shots are not lower than 1.
     void isnetCueLiftsTheDevFssPhotos()
     {
         const QString data = testutils::sharedDataDir();
@@ -410,20 +417,40 @@ private slots:
                                  .arg(QString::fromStdString(state.modelPath), QString::fromStdString(state.problem))));
         const std::vector<std::string> cues = segmenter->cues();
         QVERIFY(std::find(cues.begin(), cues.end(), "isnet") != cues.end());
+
+        // The support-blind baseline, per class.
+        std::map<std::string, double> blind;
+        {
+            const auto net = IsNet::load(state.modelPath);
+            for (const DatasetClass &c : scanFssDataset((data + "/dev-fss").toStdString())) {
+                double inter = 0, uni = 0;
+                for (const LabelledImage &item : c.items) {
+                    const Image image = loadImage(item.image).image;
+                    const Mask truth = loadMaskFor(item.mask, image.width(), image.height()).mask;
+                    const Mask guess = autoMask(*net, image);
+                    for (int y = 0; y < image.height(); ++y)
+                        for (int x = 0; x < image.width(); ++x) {
+                            inter += truth.at(x, y) && guess.at(x, y);
+                            uni += truth.at(x, y) || guess.at(x, y);
+                        }
+                }
+                blind[c.name] = uni > 0 ? inter / uni : 1.0;
+            }
+        }
         double oneShot = 0;
         for (const int shots : {1, 2}) {
             EvalOptions options;
             options.shots = shots;
             const EvalResult r = evaluate((data + "/dev-fss").toStdString(), *segmenter, options);
             for (const ClassScore &c : r.classes) {
-                qInfo("ISNet %d-shot %s IoU %.3f", shots, c.name.c_str(), c.iou);
-                if (c.name == "cat" || c.name == "colorful_sneaker")
-                    QVERIFY2(c.iou >= 0.88, c.name.c_str());
+                qInfo("ISNet %d-shot %s IoU %.3f (support-blind map %.3f)", shots, c.name.c_str(), c.iou, blind[c.name]);
+                if (shots == 1)
+                    QVERIFY2(c.iou >= blind[c.name] - 0.01, c.name.c_str());
             }
             qInfo("ISNet %d-shot mIoU %.3f, %.1f s", shots, r.miou, r.seconds);
             if (shots == 1) {
                 oneShot = r.miou;
-                QVERIFY2(r.miou >= 0.78, qPrintable(QString::number(r.miou)));
+                QVERIFY2(r.miou >= 0.82, qPrintable(QString::number(r.miou)));
             } else {
                 QVERIFY2(r.miou >= oneShot - 1e-9, qPrintable(QString::number(r.miou)));
             }
