@@ -196,6 +196,53 @@ private slots:
         QCOMPARE(events[events.size() - 2], QStringLiteral("3/3 three"));
     }
 
+    void abandonForgetsTheRun()
+    {
+        Job job;
+        QSignalSpy cancelled(&job, &Job::cancelled);
+        QSignalSpy finished(&job, &Job::finished);
+        QSemaphore started;
+        QSemaphore gate;
+        bool done = false;
+        job.start(
+            [&](const JobControl &) {
+                started.release();
+                gate.acquire();
+                return 1;
+            },
+            [&done](int) { done = true; });
+        started.acquire();
+        job.abandon();
+        QVERIFY(!job.isRunning());
+        gate.release();
+        settle(job);
+        QVERIFY(!done);
+        QCOMPARE(cancelled.count(), 0);
+        QCOMPARE(finished.count(), 0);
+    }
+
+    void finishNowDeliversBeforeReturning()
+    {
+        Job job;
+        QSemaphore started;
+        QSemaphore gate;
+        int result = 0;
+        job.start(
+            [&](const JobControl &) {
+                started.release();
+                gate.acquire();
+                return 5;
+            },
+            [&result](int value) { result = value; });
+        started.acquire();
+        QVERIFY(!job.finishNow(0));   // blocked on the gate: nothing to deliver yet
+        QCOMPARE(result, 0);
+        gate.release();
+        QVERIFY(job.finishNow());
+        QCOMPARE(result, 5);
+        QVERIFY(!job.isRunning());
+    }
+
     void ownerDestroyedWhileRunning()
     {
         auto *owner = new QObject;

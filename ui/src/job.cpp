@@ -1,9 +1,11 @@
 #include "diffss/ui/job.h"
 
+#include <QCoreApplication>
 #include <QMetaObject>
 #include <QThreadPool>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -130,6 +132,28 @@ void Job::cancel()
 {
     if (current_)
         current_->cancel = true;
+}
+
+void Job::abandon()
+{
+    if (current_)
+        current_->cancel = true;
+    current_.reset();
+    running_ = false;
+}
+
+bool Job::finishNow(int ms)
+{
+    {
+        std::unique_lock lock(shared_->mutex);
+        const auto idle = [this] { return shared_->active == 0; };
+        if (ms < 0)
+            shared_->idle.wait(lock, idle);
+        else if (!shared_->idle.wait_for(lock, std::chrono::milliseconds(ms), idle))
+            return false;
+    }
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+    return true;
 }
 
 void Job::wait()

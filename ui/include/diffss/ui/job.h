@@ -66,12 +66,23 @@ public:
     // normally anyway) still follows. Nothing happens when none is active.
     void cancel();
 
+    // Cancels the active run and forgets it at once: nothing it delivers
+    // later arrives, and isRunning() is false. For a caller that stops
+    // waiting (a load the user abandons) while the work cannot stop early.
+    void abandon();
+
     // True from start() until the active run's outcome has been delivered.
     bool isRunning() const { return running_; }
 
     // Blocks until no run of this Job is on a pool thread. Their outcomes are
     // then posted to the GUI thread but not yet delivered.
     void wait();
+
+    // Waits up to `ms` milliseconds (without limit when negative) for the
+    // runs on pool threads, then delivers, here and now, what they posted.
+    // True when no run was left on a pool thread. For callers that must see
+    // an outcome before going on (one autosave write at a time).
+    bool finishNow(int ms = -1);
 
 signals:
     // The latest (done, total, text) the work reported; reports that arrive
