@@ -160,10 +160,9 @@ MainWindow::MainWindow(QWidget *parent)
         showError(tr("Complete mask failed: %1").arg(message));
         emit completionFinished(false);
     });
-    connect(&autosave_, &QFutureWatcher<QString>::finished, this, [this] {
-        if (autosave_.isFinished()) // not a late signal of a write already waited for
-            finishAutosave();
-    });
+    connect(&autosave_, &Job::failed, this,
+            [this](const QString &error) { statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000); });
+    connect(&load_, &Job::finished, this, [] { QApplication::restoreOverrideCursor(); });
 
     createActions();
     createBatchDock();
@@ -193,7 +192,6 @@ MainWindow::~MainWindow()
     // stack's clear emits cleanChanged) must not reach this half-destroyed window.
     for (QObject *child : findChildren<QObject *>())
         disconnect(child, nullptr, this, nullptr);
-    autosave_.waitForFinished();
 }
 
 const Image &MainWindow::image() const { return doc_->image(); }
@@ -211,12 +209,10 @@ QString MainWindow::chooseFile(const QString &title, const QString &filter)
 void MainWindow::openImage(const QString &path, const QString &maskPath)
 {
     statusBar()->showMessage(tr("Loading %1...").arg(QDir::toNativeSeparators(path)));
-    QApplication::setOverrideCursor(Qt::BusyCursor);
-    auto *watcher = new QFutureWatcher<LoadResult>(this);
-    connect(watcher, &QFutureWatcher<LoadResult>::finished, this, [this, watcher] {
-        QApplication::restoreOverrideCursor();
-        watcher->deleteLater();
-        LoadResult result = watcher->result();
+    if (!load_.isRunning())   // restored when the newest load is done
+        QApplication::setOverrideCursor(Qt::BusyCursor);
+    // Latest wins: an image opened while another loads replaces it.
+    load_.start([path, maskPath](const JobControl &) { return loadFiles(path, maskPath); }, [this](LoadResult result) {
         statusBar()->clearMessage();
         if (!result.error.isEmpty()) {
             showError(result.error);
@@ -237,7 +233,6 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
             showError(tr("The image loaded, but its mask did not:\n%1").arg(result.maskError));
         emit loaded();
     });
-    watcher->setFuture(QtConcurrent::run(loadFiles, path, maskPath));
 }
 
 void MainWindow::openMask(const QString &path)
@@ -411,7 +406,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     }
     settings::windowGeometry.set(saveGeometry());
     settings::windowState.set(saveState());
-    autosave_.waitForFinished();
+    autosave_.finishNow();
     // A clean exit leaves nothing to recover.
     removeRecoveryFiles(recoveryPath());
     event->accept();

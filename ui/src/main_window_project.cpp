@@ -38,10 +38,8 @@
 #include <QPushButton>
 #include <QSlider>
 #include <QStandardPaths>
-#include <QThread>
 #include <QStatusBar>
 #include <QUndoStack>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace diffss::ui {
 
@@ -96,22 +94,28 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
         std::optional<LoadedImage> image;
         std::string error, errorPath;
     };
-    QFutureWatcher<Loaded> watcher;
+    std::optional<Loaded> outcome;
     QEventLoop wait;
-    connect(&watcher, &QFutureWatcher<Loaded>::finished, &wait, &QEventLoop::quit);
-    watcher.setFuture(QtConcurrent::run([path = path.toStdString(), image = supportImage.toStdString()] {
-        Loaded out;
-        try {
-            out.project = loadProject(path, {}, image);
-            out.image = loadImage(out.project->supportImage);
-        } catch (const IoError &e) {
-            out.error = e.what();
-            out.errorPath = e.path();
-        } catch (const std::exception &e) {
-            out.error = e.what();
-        }
-        return out;
-    }));
+    const auto quit = connect(&projectLoad_, &Job::finished, &wait, &QEventLoop::quit);
+    const bool started = projectLoad_.start(
+        [path = path.toStdString(), image = supportImage.toStdString()](const JobControl &) {
+            Loaded out;
+            try {
+                out.project = loadProject(path, {}, image);
+                out.image = loadImage(out.project->supportImage);
+            } catch (const IoError &e) {
+                out.error = e.what();
+                out.errorPath = e.path();
+            } catch (const std::exception &e) {
+                out.error = e.what();
+            }
+            return out;
+        },
+        [&outcome](Loaded out) { outcome = std::move(out); });
+    if (!started) {   // asked again from inside the wait below
+        disconnect(quit);
+        return false;
+    }
     QProgressDialog busy(tr("Loading %1...").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 0, this);
     busy.setWindowModality(Qt::WindowModal);
     busy.setMinimumDuration(400);
@@ -119,18 +123,18 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
     // Most projects load in well under a second: wait for those without
     // running the event loop (nothing else happens meanwhile); only a longer
     // load keeps the window alive and shows the dialog.
-    for (int i = 0; i < 50 && !watcher.future().isFinished(); ++i)
-        QThread::msleep(10);
-    if (!watcher.future().isFinished())
+    if (!projectLoad_.finishNow(500))
         wait.exec();
+    disconnect(quit);
     busy.reset();
-    if (!watcher.future().isFinished()) {
+    if (!outcome) {
         // Abandoned: the worker finishes on its own and its result is dropped.
+        projectLoad_.abandon();
         statusBar()->showMessage(tr("Loading %1 cancelled").arg(QFileInfo(path).fileName()), 6000);
         emit loadFailed(tr("cancelled"));
         return false;
     }
-    Loaded result = watcher.future().result();
+    Loaded result = std::move(*outcome);
     if (!result.project || !result.image) {
         failedFile_ = QString::fromStdString(result.errorPath);
         showError(QString::fromStdString(result.error));
@@ -208,7 +212,7 @@ void MainWindow::requestAutosave()
     // wait for it instead of queueing: then a crash at any moment loses at
     // most the edit being written, never two (the recovery test checks this).
     if (autosave_.isRunning())
-        finishAutosave();
+        autosave_.finishNow();
     Project project;
     project.supportImage = QFileInfo(doc_->imagePath()).absoluteFilePath().toStdString();
     project.className = className_.toStdString();
@@ -216,29 +220,12 @@ void MainWindow::requestAutosave()
     project.mask = doc_->mask();
     project.variants = projectVariants();
     const QString path = recoveryPath();
-    autosaveReported_ = false;
-    autosave_.setFuture(QtConcurrent::run([project, path]() -> QString {
-        try {
+    autosave_.start(
+        [project, path](const JobControl &) {
             QDir().mkpath(QFileInfo(path).absolutePath());
             saveProject(path.toStdString(), project);
-            return {};
-        } catch (const std::exception &e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
-}
-
-void MainWindow::finishAutosave()
-{
-    if (autosaveReported_)
-        return;
-    autosave_.waitForFinished();
-    autosaveReported_ = true;
-    const QString error = autosave_.result();
-    if (!error.isEmpty())
-        statusBar()->showMessage(tr("Autosave failed: %1").arg(error), 8000);
-    else
-        emit autosaved();
+        },
+        [this] { emit autosaved(); });
 }
 
 void MainWindow::offerRecovery()

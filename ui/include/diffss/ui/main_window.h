@@ -110,7 +110,6 @@ private:
     void addRecentFile(const QString &path);
     void rebuildRecentMenu();
     void cleanUpMask(const CleanupOptions &options);
-    void finishAutosave();
     bool maybeSave();
     // The mask or the variants differ from the saved project.
     bool isModified() const;
@@ -150,7 +149,9 @@ private:
     QString projectPath_;
     QString className_;
     Job completion_{this};
-    QFutureWatcher<QString> autosave_;
+    Job autosave_{this};   // one write at a time: the next edit's write waits for it (finishNow)
+    Job load_{this, Job::Mode::LatestWins};
+    Job projectLoad_{this};
     struct AutoMaskOutcome {
         Mask mask;
         double seconds = 0;
@@ -161,7 +162,6 @@ private:
     void finishAutoMask(const AutoMaskOutcome *outcome, const QString &error);
     bool fetchIsnetInteractively();
     QToolBar *toolBar_ = nullptr;
-    bool autosaveReported_ = true; // the last write's result was handled
 };
 
 } // namespace diffss::ui
