@@ -13,11 +13,9 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProgressBar>
-#include <QPromise>
 #include <QPushButton>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace diffss::ui {
 
@@ -105,18 +103,20 @@ ExportDialog::ExportDialog(QWidget *parent)
     });
     connect(buttons_, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
     connect(format_, &QComboBox::currentIndexChanged, this, &ExportDialog::updateFields);
-    // Connected before any setFuture, as QFutureWatcher wants.
-    connect(&watcher_, &QFutureWatcherBase::progressRangeChanged, progress_, &QProgressBar::setRange);
-    connect(&watcher_, &QFutureWatcherBase::progressValueChanged, progress_, &QProgressBar::setValue);
-    connect(&watcher_, &QFutureWatcherBase::finished, this, &ExportDialog::finish);
+    connect(&job_, &Job::progress, progress_, [this](long long done, long long total) {
+        progress_->setRange(0, static_cast<int>(total));
+        progress_->setValue(static_cast<int>(done));
+    });
+    connect(&job_, &Job::failed, this, [this](const QString &error) { finish({}, error); });
+    connect(&job_, &Job::cancelled, this, [this] {
+        ExportReport report;
+        report.cancelled = true;
+        finish(report, {});
+    });
     updateFields();
 }
 
-ExportDialog::~ExportDialog()
-{
-    watcher_.cancel();
-    watcher_.waitForFinished();
-}
+ExportDialog::~ExportDialog() = default;
 
 void ExportDialog::setResultsFolder(const QString &folder) { results_->setText(QDir::toNativeSeparators(folder)); }
 void ExportDialog::setClassName(const QString &name) { className_->setText(name); }
@@ -124,7 +124,7 @@ void ExportDialog::setFormat(ExportFormat format) { format_->setCurrentIndex(for
 void ExportDialog::setOutputFolder(const QString &folder) { output_->setText(QDir::toNativeSeparators(folder)); }
 QString ExportDialog::resultsFolder() const { return QDir::fromNativeSeparators(results_->text().trimmed()); }
 QString ExportDialog::outputFolder() const { return QDir::fromNativeSeparators(output_->text().trimmed()); }
-bool ExportDialog::isRunning() const { return watcher_.isRunning(); }
+bool ExportDialog::isRunning() const { return job_.isRunning(); }
 QString ExportDialog::summary() const { return status_->text(); }
 
 ExportOptions ExportDialog::options() const
@@ -174,20 +174,14 @@ bool ExportDialog::start()
     progress_->setVisible(true);
     status_->setText(tr("Exporting..."));
     const QString results = resultsFolder();
-    watcher_.setFuture(QtConcurrent::run([results, o](QPromise<Outcome> &promise) {
-        Outcome outcome;
-        try {
+    job_.start(
+        [results, o](const JobControl &control) {
             const std::vector<ExportItem> items = readResultsFolder(results.toStdString());
-            promise.setProgressRange(0, static_cast<int>(items.size()));
-            outcome.report = exportMasks(items, o, [&promise](int done, int) {
-                promise.setProgressValue(done);
-                return !promise.isCanceled();
-            });
-        } catch (const std::exception &e) {
-            outcome.error = QString::fromStdString(e.what());
-        }
-        promise.addResult(std::move(outcome));
-    }));
+            control.report(0, static_cast<long long>(items.size()));
+            // A cancel stops before the next item and comes back as report.cancelled.
+            return exportMasks(items, o, control.progress());
+        },
+        [this](ExportReport report) { finish(report, {}); });
     updateFields();
     return true;
 }
@@ -197,22 +191,15 @@ void ExportDialog::cancel()
     if (!isRunning())
         return;
     status_->setText(tr("Cancelling after the image being written..."));
-    watcher_.cancel();
+    job_.cancel();
 }
 
-void ExportDialog::finish()
+void ExportDialog::finish(const ExportReport &r, const QString &error)
 {
     progress_->setVisible(false);
     updateFields();
-    // A cancelled QFuture drops its results; the report then only says so.
-    Outcome outcome;
-    if (watcher_.future().resultCount() > 0)
-        outcome = watcher_.result();
-    else
-        outcome.report.cancelled = true;
-    const ExportReport &r = outcome.report;
-    if (!outcome.error.isEmpty())
-        status_->setText(tr("The export failed: %1").arg(outcome.error));
+    if (!error.isEmpty())
+        status_->setText(tr("The export failed: %1").arg(error));
     else if (r.cancelled)
         status_->setText(tr("Cancelled. The files already written are complete; %1 was not written.")
                              .arg(options().format == ExportFormat::Coco ? QStringLiteral("annotations.json")
@@ -229,14 +216,14 @@ void ExportDialog::finish()
     for (const std::string &p : r.problems)
         problems_->appendPlainText(QString::fromStdString(p));
     problems_->setVisible(!r.problems.empty());
-    emit finished(r, outcome.error);
+    emit finished(r, error);
 }
 
 void ExportDialog::reject()
 {
     if (isRunning()) {
         cancel();
-        watcher_.waitForFinished();
+        job_.wait();
     }
     QDialog::reject();
 }

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "diffss/export.h"
+#include "diffss/ui/job.h"
 
 #include <QDialog>
-#include <QFutureWatcher>
 
 class QCheckBox;
 class QComboBox;
@@ -51,11 +51,7 @@ protected:
     void reject() override;
 
 private:
-    struct Outcome {
-        ExportReport report;
-        QString error;
-    };
-    void finish();
+    void finish(const ExportReport &report, const QString &error);
     void updateFields();
 
     QLineEdit *results_;
@@ -68,7 +64,7 @@ private:
     QPlainTextEdit *problems_;
     QDialogButtonBox *buttons_;
     QPushButton *exportButton_;
-    QFutureWatcher<Outcome> watcher_;
+    Job job_{this};
 };
 
 // Opens the dialog (not modal, deleted on close) for a results folder, with
