@@ -13,7 +13,6 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
@@ -21,7 +20,6 @@
 #include <QStandardItemModel>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <tuple>
 
@@ -118,68 +116,77 @@ VariantGallery::VariantGallery(QWidget *parent)
     connect(generate_, &QPushButton::clicked, this, &VariantGallery::generate);
     connect(cancel_, &QPushButton::clicked, this, &VariantGallery::cancel);
     connect(models_, &QPushButton::clicked, this, &VariantGallery::showModelsDialog);
-    connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, [this] {
-        generate_->setEnabled(true);
-        cancel_->setEnabled(false);
-        progress_->setVisible(false);
-        if (restart_) { // the mask changed while this ran: start over on the new one
-            restart_ = false;
-            generate();
-            return;
-        }
-        Outcome o = watcher_.result();
-        const bool cancelled = cancelFlag_ && *cancelFlag_;
-        if (!o.error.isEmpty() && !cancelled) {
-            showError(o.error);
-        } else if (!cancelled) {
-            if (o.indices.size() == o.variants.size()) {
-                // Whether this was a new set or a reseed is recorded by the run,
-                // not guessed from sizes (the count may have changed meanwhile).
-                if (o.full) {
-                    variants_.assign(o.variants.size(), {});
-                    accepted_.assign(o.variants.size(), true);
-                }
-                for (std::size_t i = 0; i < o.indices.size(); ++i) {
-                    const auto index = static_cast<std::size_t>(o.indices[i]);
-                    if (index < variants_.size()) // a reseeded slot that still exists
-                        variants_[index] = std::move(o.variants[i]);
-                }
-                drift_.clear();
-                if (!o.control.isNull())
-                    controlMap_ = o.control;
-                stale_ = false;
-                status_->setText(tr("%n variant(s) by the %1 generator. Untick the ones that do not look like the object.", nullptr,
-                                    static_cast<int>(variants_.size()))
-                                     .arg(generator_->currentData().toString()));
-            }
-        } else {
-            status_->setText(tr("Generation cancelled."));
-            status_->setToolTip(QString());
-        }
-        rebuildGrid();
-        emit finished(cancelled);
-        emit acceptedChanged(static_cast<int>(acceptedShots().size()));
+    connect(&job_, &Job::progress, progress_, [this](long long done, long long total) {
+        progress_->setMaximum(static_cast<int>(total));
+        progress_->setValue(static_cast<int>(done));
     });
+    connect(&job_, &Job::cancelled, this, [this] { finishRun(nullptr, {}); });
+    connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(nullptr, error); });
 }
 
-VariantGallery::~VariantGallery()
+void VariantGallery::finishRun(Outcome *o, const QString &error)
 {
-    if (cancelFlag_)
-        *cancelFlag_ = true;
-    watcher_.waitForFinished();
+    generate_->setEnabled(true);
+    cancel_->setEnabled(false);
+    progress_->setVisible(false);
+    if (restart_) { // the mask changed while this ran: start over on the new one
+        restart_ = false;
+        generate();
+        return;
+    }
+    // A run asked to stop counts as cancelled even when it got to the end.
+    const bool cancelled = cancelRequested_ || (!o && error.isEmpty());
+    if (!error.isEmpty() && !cancelled) {
+        showError(error);
+    } else if (!cancelled) {
+        if (o->indices.size() == o->variants.size()) {
+            // Whether this was a new set or a reseed is recorded by the run,
+            // not guessed from sizes (the count may have changed meanwhile).
+            if (o->full) {
+                variants_.assign(o->variants.size(), {});
+                accepted_.assign(o->variants.size(), true);
+            }
+            for (std::size_t i = 0; i < o->indices.size(); ++i) {
+                const auto index = static_cast<std::size_t>(o->indices[i]);
+                if (index < variants_.size()) // a reseeded slot that still exists
+                    variants_[index] = std::move(o->variants[i]);
+            }
+            drift_.clear();
+            if (!o->control.isNull())
+                controlMap_ = o->control;
+            stale_ = false;
+            status_->setText(tr("%n variant(s) by the %1 generator. Untick the ones that do not look like the object.", nullptr,
+                                static_cast<int>(variants_.size()))
+                                 .arg(generator_->currentData().toString()));
+        }
+    } else {
+        status_->setText(tr("Generation cancelled."));
+        status_->setToolTip(QString());
+    }
+    rebuildGrid();
+    emit finished(cancelled);
+    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
 }
+
+VariantGallery::~VariantGallery() = default;
 
 void VariantGallery::setSupportProvider(std::function<std::optional<Support>()> provider) { provider_ = std::move(provider); }
 void VariantGallery::setCount(int n) { count_->setValue(n); }
 void VariantGallery::setSeed(std::uint64_t seed) { seed_->setValue(static_cast<int>(seed)); }
 void VariantGallery::setControl(ControlType type) { control_->setCurrentIndex(control_->findData(static_cast<int>(type))); }
 void VariantGallery::setClassName(const QString &name) { className_->setText(name); }
-bool VariantGallery::isRunning() const { return watcher_.isRunning(); }
+bool VariantGallery::isRunning() const { return job_.isRunning(); }
 
 void VariantGallery::setVariants(std::vector<Variant> variants, std::vector<bool> accepted)
 {
-    cancel();
-    watcher_.waitForFinished();
+    if (isRunning()) {   // the project's variants replace whatever the run would bring
+        job_.abandon();
+        restart_ = false;
+        generate_->setEnabled(true);
+        cancel_->setEnabled(false);
+        progress_->setVisible(false);
+        emit finished(true);
+    }
     support_ = provider_ ? provider_() : std::nullopt;
     accepted.resize(variants.size(), true);
     variants_ = std::move(variants);
@@ -261,10 +268,11 @@ void VariantGallery::regenerate(int index)
 
 void VariantGallery::cancel()
 {
-    if (!cancelFlag_ || *cancelFlag_)
+    if (!isRunning() || cancelRequested_)
         return;
-    *cancelFlag_ = true;
-    if (isRunning() && !restart_)
+    cancelRequested_ = true;
+    job_.cancel();
+    if (!restart_)
         status_->setText(diffusionRun_ ? tr("Stopping after this step...") : tr("Stopping..."));
 }
 
@@ -358,35 +366,21 @@ void VariantGallery::start(std::vector<int> indices, std::uint64_t seed, bool fu
     status_->setToolTip(QString());
     status_->setText(diffusion ? tr("Generating %n variant(s) with diffusion (the first run also loads the weights)...", nullptr, r.count)
                                : tr("Generating %n variant(s)...", nullptr, r.count));
-    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
-    auto cancel = cancelFlag_;
-    QPointer<QProgressBar> bar = progress_;
+    cancelRequested_ = false;
     const bool withControl = indices.size() > 1;
-    watcher_.setFuture(QtConcurrent::run([r, indices, full, generatorName, shared, cancel, bar, withControl]() -> Outcome {
-        Outcome o;
-        o.indices = indices;
-        o.full = full;
-        try {
+    job_.start(
+        [r, indices, full, generatorName, shared, withControl](const JobControl &control) {
+            Outcome o;
+            o.indices = indices;
+            o.full = full;
             const std::shared_ptr<const Generator> generator = shared ? shared : makeGenerator(generatorName.toStdString());
-            o.variants = generator->generate(r, [cancel, bar](int done, int total) {
-                QMetaObject::invokeMethod(bar, [bar, done, total] {
-                    if (bar) {
-                        bar->setMaximum(total);
-                        bar->setValue(done);
-                    }
-                });
-                return !*cancel;
-            });
+            o.variants = generator->generate(r, control.progress());   // throws Cancelled when asked to stop
             if (withControl)
                 o.control = controlMap(r.control, r.support, r.mask, adeClassFor(r.className, r.adeOverride).colour,
                                        generationSize(r.support.width(), r.support.height()));
-        } catch (const Cancelled &) {
-            o.variants.clear();
-        } catch (const std::exception &e) {
-            o.error = QString::fromStdString(e.what());
-        }
-        return o;
-    }));
+            return o;
+        },
+        [this](Outcome o) { finishRun(&o, {}); });
 }
 
 void VariantGallery::rebuildGrid()

@@ -2,11 +2,10 @@
 
 #include "diffss/diffusion.h"
 #include "diffss/generator.h"
+#include "diffss/ui/job.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -128,7 +127,7 @@ private:
     DiffusionGeneratorOptions diffusionOptions_;   // what diffusion_ was built from
     std::function<void(DiffusionGeneratorOptions &)> adjustDiffusion_;
 
-    std::shared_ptr<std::atomic_bool> cancelFlag_;
+    bool cancelRequested_ = false;   // cancel() was asked for during the run in progress
     bool restart_ = false;
     bool diffusionRun_ = false;   // the run in progress counts sampling steps
     bool stale_ = false;     // the support's mask changed after the variants were made
@@ -138,9 +137,10 @@ private:
         bool full = false;
         std::vector<Variant> variants;
         Image control;
-        QString error;
     };
-    QFutureWatcher<Outcome> watcher_;
+    // The outcome, or null with the error (empty when cancelled).
+    void finishRun(Outcome *outcome, const QString &error);
+    Job job_{this};
 };
 
 } // namespace diffss::ui
