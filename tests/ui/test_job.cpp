@@ -275,6 +275,33 @@ private slots:
         QVERIFY(!done);
     }
 
+    void queueHandsOverEveryValue()
+    {
+        Job job;
+        auto queue = std::make_shared<diffss::ui::JobQueue<int>>();
+        std::vector<int> taken;
+        connect(&job, &Job::progress, &job, [&] {
+            for (int v : queue->take())
+                taken.push_back(v);
+        });
+        job.start(
+            [queue](const JobControl &control) {
+                for (int i = 1; i <= 100; ++i) {
+                    queue->put(i);
+                    control.report(i, 100);
+                }
+            },
+            [&] {
+                for (int v : queue->take())
+                    taken.push_back(v);
+            });
+        settle(job);
+        std::vector<int> expected(100);
+        for (int i = 0; i < 100; ++i)
+            expected[static_cast<std::size_t>(i)] = i + 1;
+        QCOMPARE(taken, expected);
+    }
+
     void controlAdaptsToBoolProgressCallbacks()
     {
         QVERIFY(!JobControl().cancelled());

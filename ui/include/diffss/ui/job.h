@@ -7,8 +7,10 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace diffss::ui {
 
@@ -107,6 +109,32 @@ private:
     bool running_ = false;
     std::shared_ptr<Run> current_;
     std::shared_ptr<Shared> shared_;
+};
+
+// Values a running job hands to the GUI thread one by one, none merged away
+// (a batch's results, an experiment's rows), where progress keeps only the
+// newest report. The work put()s a value and then reports progress; the GUI
+// thread take()s on each progress signal and once more when the run ends.
+// Give each run its own queue (a shared_ptr captured by the work), so that a
+// superseded run cannot add to the next one's.
+template <typename T>
+class JobQueue {
+public:
+    void put(T value)
+    {
+        std::lock_guard lock(mutex_);
+        values_.push_back(std::move(value));
+    }
+
+    std::vector<T> take()
+    {
+        std::lock_guard lock(mutex_);
+        return std::exchange(values_, {});
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<T> values_;
 };
 
 } // namespace diffss::ui
