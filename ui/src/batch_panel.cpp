@@ -14,13 +14,11 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
-#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 
@@ -133,34 +131,50 @@ BatchPanel::BatchPanel(QWidget *parent)
         if (!item->data(kMaskRole).toString().isEmpty())
             emit resultActivated(item->data(kQueryRole).toString(), item->data(kMaskRole).toString());
     });
-    connect(&watcher_, &QFutureWatcher<QString>::finished, this, [this] {
-        run_->setEnabled(true);
-        cancel_->setEnabled(false);
-        const QString error = watcher_.result();
-        const bool cancelled = cancelFlag_ && *cancelFlag_;
-        int failedCount = 0;
-        for (const BatchItem &i : items_)
-            failedCount += !i.error.empty();
-        if (!error.isEmpty()) {
-            rate_->setText(error);
-            emit failed(error);
-        } else {
-            rate_->setText(tr("%1 %2 images, %3 failed.")
-                               .arg(cancelled ? tr("Cancelled after") : tr("Done:"))
-                               .arg(items_.size())
-                               .arg(failedCount));
-        }
-        emit finished(cancelled, static_cast<int>(items_.size()), failedCount);
-    });
+    connect(&job_, &Job::progress, this, &BatchPanel::takeResults);
+    connect(&job_, &Job::cancelled, this, [this] { finishRun(true, {}); });
+    connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(cancelRequested_, error); });
     updateSupportsLabel();
 }
 
-BatchPanel::~BatchPanel()
+void BatchPanel::takeResults()
 {
-    if (cancelFlag_)
-        *cancelFlag_ = true;
-    watcher_.waitForFinished();
+    if (!results_)
+        return;
+    for (auto &[item, progress] : results_->take()) {
+        progress_->setRange(0, progress.total);
+        progress_->setValue(progress.done);
+        rate_->setText(tr("%1 img/s, %2 left, %3 failed")
+                           .arg(progress.imagesPerSecond, 0, 'f', 2)
+                           .arg(duration(progress.etaSeconds))
+                           .arg(progress.failed));
+        addResult(item);
+        emit itemDone(QString::fromStdString(item.query), progress.done, progress.total);
+    }
 }
+
+void BatchPanel::finishRun(bool cancelled, const QString &error)
+{
+    takeResults();
+    results_.reset();
+    run_->setEnabled(true);
+    cancel_->setEnabled(false);
+    int failedCount = 0;
+    for (const BatchItem &i : items_)
+        failedCount += !i.error.empty();
+    if (!error.isEmpty()) {
+        rate_->setText(error);
+        emit failed(error);
+    } else {
+        rate_->setText(tr("%1 %2 images, %3 failed.")
+                           .arg(cancelled ? tr("Cancelled after") : tr("Done:"))
+                           .arg(items_.size())
+                           .arg(failedCount));
+    }
+    emit finished(cancelled, static_cast<int>(items_.size()), failedCount);
+}
+
+BatchPanel::~BatchPanel() = default;
 
 void BatchPanel::setSupportProvider(std::function<std::optional<Shot>()> provider)
 {
@@ -205,7 +219,7 @@ QString BatchPanel::outputFolder() const
 void BatchPanel::setModelPath(const QString &path) { model_->setText(path); }
 QString BatchPanel::modelPath() const { return model_->text().trimmed(); }
 void BatchPanel::setOverwrite(bool overwrite) { overwrite_->setChecked(overwrite); }
-bool BatchPanel::isRunning() const { return watcher_.isRunning(); }
+bool BatchPanel::isRunning() const { return job_.isRunning(); }
 
 void BatchPanel::markReviewed(const QString &query)
 {
@@ -269,45 +283,36 @@ void BatchPanel::start(bool rerunUnreviewed)
     rate_->setText(tr("Preparing %1 shot(s), %2 of them generated...").arg(shots.size()).arg(generated));
     run_->setEnabled(false);
     cancel_->setEnabled(true);
-    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
+    cancelRequested_ = false;
     emit started();
 
     const std::string model = modelPath().toStdString();
-    auto cancel = cancelFlag_;
-    QPointer<BatchPanel> self(this);
-    // The worker owns the segmenter from creation to destruction.
-    watcher_.setFuture(QtConcurrent::run([shots = std::move(shots), options, model, cancel, self]() -> QString {
-        try {
+    auto results = std::make_shared<JobQueue<std::pair<BatchItem, BatchProgress>>>();
+    results_ = results;
+    // The worker owns the segmenter from creation to destruction; every
+    // result comes back through the queue, progress says when to take them.
+    job_.start(
+        [shots = std::move(shots), options, model, results](const JobControl &control) {
             std::unique_ptr<Segmenter> segmenter = model.empty() ? makeClassicSegmenter() : loadTorchScriptSegmenter(model);
             segmenter->prepare(shots);
-            runBatch(
+            const BatchResult result = runBatch(
                 *segmenter, options,
-                [self](const BatchItem &item, const BatchProgress &progress) {
-                    QMetaObject::invokeMethod(self, [self, item, progress] {
-                        if (!self)
-                            return;
-                        self->progress_->setRange(0, progress.total);
-                        self->progress_->setValue(progress.done);
-                        self->rate_->setText(tr("%1 img/s, %2 left, %3 failed")
-                                                 .arg(progress.imagesPerSecond, 0, 'f', 2)
-                                                 .arg(duration(progress.etaSeconds))
-                                                 .arg(progress.failed));
-                        self->addResult(item);
-                        emit self->itemDone(QString::fromStdString(item.query), progress.done, progress.total);
-                    });
+                [&control, results](const BatchItem &item, const BatchProgress &progress) {
+                    results->put({item, progress});
+                    control.report(progress.done, progress.total);
                 },
-                [cancel] { return cancel->load(); });
-            return {};
-        } catch (const std::exception &e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
+                control.flag());
+            return result.cancelled;
+        },
+        [this](bool cancelled) { finishRun(cancelled || cancelRequested_, {}); });
 }
 
 void BatchPanel::cancel()
 {
-    if (cancelFlag_)
-        *cancelFlag_ = true;
+    if (!isRunning())
+        return;
+    cancelRequested_ = true;
+    job_.cancel();
 }
 
 void BatchPanel::addResult(const BatchItem &item)

@@ -2,11 +2,10 @@
 
 #include "diffss/batch.h"
 #include "diffss/segmenter.h"
+#include "diffss/ui/job.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -85,6 +84,8 @@ signals:
 private:
     void addResult(const BatchItem &item);
     void updateSupportsLabel();
+    void takeResults();   // what the run has handed over so far
+    void finishRun(bool cancelled, const QString &error);
 
     std::function<std::optional<Shot>()> provider_;
     std::function<std::vector<Shot>()> variants_;
@@ -104,8 +105,9 @@ private:
     QListWidget *list_;
     BatchStats *stats_;
 
-    std::shared_ptr<std::atomic_bool> cancelFlag_;
-    QFutureWatcher<QString> watcher_;   // the worker's fatal error, if any
+    bool cancelRequested_ = false;
+    std::shared_ptr<JobQueue<std::pair<BatchItem, BatchProgress>>> results_;   // the running batch's
+    Job job_{this};
 };
 
 } // namespace diffss::ui
