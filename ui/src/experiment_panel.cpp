@@ -22,7 +22,6 @@
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableWidget>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <cmath>
@@ -168,30 +167,46 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
     connect(run_, &QPushButton::clicked, this, &ExperimentPanel::run);
     connect(cancel_, &QPushButton::clicked, this, &ExperimentPanel::cancel);
     connect(export_, &QPushButton::clicked, this, &ExperimentPanel::exportAll);
-    connect(&watcher_, &QFutureWatcher<QString>::finished, this, [this] {
-        const QString error = watcher_.result();
-        cancelled_ = cancelFlag_ && *cancelFlag_;
-        run_->setEnabled(true);
-        cancel_->setEnabled(false);
-        export_->setEnabled(!rows_.empty());
-        if (progress_->maximum() == 0)
-            progress_->setRange(0, 1);
-        if (!error.isEmpty())
-            status_->setText(tr("Failed: %1").arg(error));
-        else
-            status_->setText(tr("%1 %2 of %3 settings.").arg(cancelled_ ? tr("Cancelled after") : tr("Done:")).arg(rows_.size()).arg(settings_.size()));
-        if (!error.isEmpty())
-            Q_EMIT failed(error);
-        Q_EMIT finished();
+    connect(&job_, &Job::progress, this, [this](long long done, long long total, const QString &text) {
+        takeRows();
+        if (total > 0) {
+            progress_->setRange(0, static_cast<int>(total));
+            progress_->setValue(static_cast<int>(done));
+            status_->setText(text);
+        }
     });
+    connect(&job_, &Job::cancelled, this, [this] { finishRun(true, {}); });
+    connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(cancelRequested_, error); });
     fillTable();
     replot();
 }
 
-ExperimentPanel::~ExperimentPanel()
+ExperimentPanel::~ExperimentPanel() = default;
+
+void ExperimentPanel::takeRows()
 {
-    cancel();
-    watcher_.waitForFinished();
+    if (newRows_)
+        for (ExperimentRow &row : newRows_->take())
+            addRow(std::move(row));
+}
+
+void ExperimentPanel::finishRun(bool cancelled, const QString &error)
+{
+    takeRows();
+    newRows_.reset();
+    cancelled_ = cancelled;
+    run_->setEnabled(true);
+    cancel_->setEnabled(false);
+    export_->setEnabled(!rows_.empty());
+    if (progress_->maximum() == 0)
+        progress_->setRange(0, 1);
+    if (!error.isEmpty())
+        status_->setText(tr("Failed: %1").arg(error));
+    else
+        status_->setText(tr("%1 %2 of %3 settings.").arg(cancelled_ ? tr("Cancelled after") : tr("Done:")).arg(rows_.size()).arg(settings_.size()));
+    if (!error.isEmpty())
+        Q_EMIT failed(error);
+    Q_EMIT finished();
 }
 
 void ExperimentPanel::setDataset(const QString &folder) { dataset_->setText(folder); }
@@ -212,12 +227,14 @@ void ExperimentPanel::setGenerator(const QString &name)
 
 void ExperimentPanel::setSettings(std::vector<ExperimentSetting> settings) { settings_ = std::move(settings); }
 
-bool ExperimentPanel::isRunning() const { return watcher_.isRunning(); }
+bool ExperimentPanel::isRunning() const { return job_.isRunning(); }
 
 void ExperimentPanel::cancel()
 {
-    if (cancelFlag_)
-        *cancelFlag_ = true;
+    if (!isRunning())
+        return;
+    cancelRequested_ = true;
+    job_.cancel();
 }
 
 void ExperimentPanel::run()
@@ -241,42 +258,44 @@ void ExperimentPanel::run()
     run_->setEnabled(false);
     cancel_->setEnabled(true);
     export_->setEnabled(false);
-    cancelFlag_ = std::make_shared<std::atomic_bool>(false);
+    cancelRequested_ = false;
+    auto newRows = std::make_shared<JobQueue<ExperimentRow>>();
+    newRows_ = newRows;
     Q_EMIT started();
 
-    // The worker owns the segmenter and the generator; rows and progress come back queued.
-    watcher_.setFuture(QtConcurrent::run([this, root = QFileInfo(dataset()).absoluteFilePath().toStdString(), base,
-                                          settings = settings_, name = generator().toStdString(), cancel = cancelFlag_]() -> QString {
-        try {
+    // The worker owns the segmenter and the generator; rows come back through
+    // the queue, taken when the progress arrives.
+    job_.start(
+        [root = QFileInfo(dataset()).absoluteFilePath().toStdString(), base, settings = settings_, name = generator().toStdString(),
+         newRows](const JobControl &control) {
             std::unique_ptr<Generator> gen;
             if (std::any_of(settings.begin(), settings.end(), [](const ExperimentSetting &s) { return s.aux > 0; })) {
                 gen = makeGenerator(name);
                 std::string why;
                 if (!gen)
-                    return tr("unknown generator \"%1\"").arg(QString::fromStdString(name));
+                    throw std::runtime_error(tr("unknown generator \"%1\"").arg(QString::fromStdString(name)).toStdString());
                 if (!gen->available(&why))
-                    return tr("the %1 generator is unavailable: %2").arg(QString::fromStdString(name), QString::fromStdString(why));
+                    throw std::runtime_error(
+                        tr("the %1 generator is unavailable: %2").arg(QString::fromStdString(name), QString::fromStdString(why)).toStdString());
             }
             const std::unique_ptr<Segmenter> segmenter = makeClassicSegmenter();
             const int count = static_cast<int>(settings.size());
-            for (int i = 0; i < count && !cancel->load(); ++i) {
-                const auto progress = [this, i, count, cancel, label = QString::fromStdString(settings[static_cast<std::size_t>(i)].label)](
-                                          int, int done, int total) {
-                    QMetaObject::invokeMethod(this, [this, i, count, done, total, label] {
-                        progress_->setRange(0, total * count);
-                        progress_->setValue(i * total + done);
-                        status_->setText(tr("%1 (%2 of %3): %4 / %5 episodes").arg(label).arg(i + 1).arg(count).arg(done).arg(total));
-                    });
-                    return !cancel->load();
+            long long episodes = 0;   // per setting, as the last progress said
+            for (int i = 0; i < count && !control.cancelled(); ++i) {
+                const QString label = QString::fromStdString(settings[static_cast<std::size_t>(i)].label);
+                const auto progress = [&control, &episodes, i, count, &label](int, int done, int total) {
+                    episodes = total;
+                    control.report(static_cast<long long>(i) * total + done, static_cast<long long>(total) * count,
+                                   tr("%1 (%2 of %3): %4 / %5 episodes").arg(label).arg(i + 1).arg(count).arg(done).arg(total).toStdString());
+                    return !control.cancelled();
                 };
                 for (ExperimentRow &row : runExperiment(root, *segmenter, gen.get(), base, {settings[static_cast<std::size_t>(i)]}, progress))
-                    QMetaObject::invokeMethod(this, [this, row = std::move(row)] { addRow(row); });
+                    newRows->put(std::move(row));
+                control.report((i + 1) * episodes, episodes * count,
+                               tr("%1 of %2 settings done").arg(i + 1).arg(count).toStdString());
             }
-            return {};
-        } catch (const std::exception &e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
+        },
+        [this] { finishRun(cancelRequested_, {}); });
 }
 
 void ExperimentPanel::addRow(ExperimentRow row)

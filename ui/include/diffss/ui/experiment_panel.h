@@ -1,14 +1,13 @@
 #pragma once
 
 #include "diffss/insight.h"
+#include "diffss/ui/job.h"
 
-#include <QFutureWatcher>
 #include <QString>
 #include <QStringList>
 #include <QVector>
 #include <QWidget>
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -93,6 +92,8 @@ Q_SIGNALS:
 
 private:
     void addRow(diffss::ExperimentRow row);
+    void takeRows();   // the rows the run has handed over so far
+    void finishRun(bool cancelled, const QString &error);
     void replot();
     void fillTable();
     void browse();
@@ -120,8 +121,9 @@ private:
     QCPGraph *controlBaseline_;
     QTableWidget *table_;
 
-    std::shared_ptr<std::atomic_bool> cancelFlag_;
-    QFutureWatcher<QString> watcher_;   // the worker's error, if any
+    bool cancelRequested_ = false;
+    std::shared_ptr<JobQueue<diffss::ExperimentRow>> newRows_;   // the running experiment's
+    Job job_{this};
 };
 
 } // namespace diffss::ui
