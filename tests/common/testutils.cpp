@@ -36,6 +36,12 @@ ProgramRun runProgram(const QString &program, const QStringList &args, int timeo
             QString::fromUtf8(p.readAllStandardError())};
 }
 
+void useNoModels()
+{
+    static const QTemporaryDir noModels;
+    qputenv("DIFFSS_MODELS", noModels.path().toLocal8Bit());
+}
+
 QByteArray readAll(const QString &path)
 {
     QFile f(path);

@@ -34,6 +34,12 @@ struct ProgramRun {
 // ISNet; tests of the ISNet path set the folder themselves.
 ProgramRun runProgram(const QString &program, const QStringList &args, int timeoutMs = 180000);
 
+// Points this process (and the programs it starts) at an empty models folder
+// for the rest of its life: tests of machinery that is not about ISNet run
+// the classical cues alone, the same and as fast whether or not this machine
+// has fetched it.
+void useNoModels();
+
 QByteArray readAll(const QString &path);
 void writeAll(const QString &path, const QByteArray &bytes);
 

@@ -57,6 +57,9 @@ class TestInsight : public QObject {
     Q_OBJECT
 
 private slots:
+    // The experiment runner is checked on the classical cues (ISNet has its own tests).
+    void initTestCase() { testutils::useNoModels(); }
+
     void pcaMatchesAHandComputedProjection()
     {
         // Variance 8 along x (coordinates 2, -2), 2 along y (1, -1), none along z.

@@ -5,6 +5,7 @@
 // (evaluate() with the same options) and can be cancelled. Each widget
 // exports PNG and PDF.
 
+#include "testutils.h"
 #include "diffss/dataset.h"
 #include "diffss/demo_data.h"
 #include "diffss/generator.h"
@@ -68,7 +69,11 @@ private:
     }
 
 private Q_SLOTS:
-    void initTestCase() { QVERIFY(dir_.isValid()); }
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        testutils::useNoModels();  // the experiment is checked on the classical cues
+    }
 
     void prototypeMapPlotsThePcaAndFlagsDrift()
     {
