@@ -36,7 +36,6 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QUndoStack>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace diffss::ui {
 

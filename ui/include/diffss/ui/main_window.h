@@ -6,10 +6,8 @@
 #include "diffss/project.h"
 #include "diffss/ui/job.h"
 
-#include <QFutureWatcher>
 #include <QMainWindow>
 
-#include <atomic>
 #include <memory>
 #include <optional>
 
