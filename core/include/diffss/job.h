@@ -12,9 +12,12 @@ namespace diffss {
 // stops by throwing Cancelled; it never signals a cancel through its return
 // value (no nullopt, no empty result, no "complete = false").
 //
-// Older APIs whose progress callback returns false to cancel remain; their
-// implementations turn that false into Cancelled, and JobControl::progress()
-// adapts a JobControl to them.
+// Not yet on it (JobControl::progress() and flag() adapt a JobControl to
+// them): Generator::generate, DiffusionPipeline::generate and fetchIsnet take
+// a progress callback that returns false to stop, and then throw Cancelled;
+// runBatch, exportMasks, mergeShards, evaluate and runExperiment return what
+// they finished with a `cancelled` (or `complete = false`) mark instead of
+// throwing, because their callers keep that partial result.
 
 // Returns true when the work should stop.
 using CancelFlag = std::function<bool()>;
