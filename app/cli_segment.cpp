@@ -61,6 +61,10 @@ const QCommandLineOption kBackend(QStringLiteral("backend"), QStringLiteral("cla
 const QCommandLineOption kGeneratedWeight(QStringLiteral("generated-weight"),
                                           QStringLiteral("Classic backend: weight of a generated shot relative to a real one (default 1)."),
                                           QStringLiteral("W"), QStringLiteral("1"));
+const QCommandLineOption kIsnetPasses(QStringLiteral("isnet-passes"),
+                                      QStringLiteral("Classic backend with ISNet: 2 (its map at 512 and 1024, averaged; the default) or 1 "
+                                                     "(512 only: about a fifth of ISNet's time, thin objects found less well)."),
+                                      QStringLiteral("N"), QStringLiteral("2"));
 const QCommandLineOption kModel(QStringLiteral("model"), QStringLiteral("TorchScript model file (with --backend torchscript)."),
                                 QStringLiteral("FILE"));
 
@@ -92,6 +96,11 @@ std::unique_ptr<Segmenter> makeSegmenter(const QCommandLineParser &parser, const
         if (!weight)
             return nullptr;
         options.generatedWeight = *weight;
+        const auto passes = oneOf(parser, kIsnetPasses, command, {QStringLiteral("2"), QStringLiteral("1")});
+        if (!passes)
+            return nullptr;
+        if (*passes == QLatin1String("1"))
+            options.isnetDetailSize = 0;
         return makeClassicSegmenter(options);
     }
     if (!parser.isSet(kModel)) {
@@ -148,7 +157,7 @@ int runSegment(const QStringList &args)
                                             QStringLiteral("Write the prepared shots, backend and model hash to a support-set file "
                                                            "(without --queries and --out: only that)."),
                                             QStringLiteral("FILE"));
-    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, overwrite, quiet,
+    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kIsnetPasses, kDevice, kThreads, overwrite, quiet,
                        shardOption, supportSet, saveSupportSet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
@@ -316,7 +325,7 @@ int runEval(const QStringList &args)
                                      QStringLiteral("TYPE"), QStringLiteral("segmentation"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Write the result as JSON to this file."), QStringLiteral("OUT"));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kGeneratedWeight, kDevice, kThreads, json, quiet});
+    parser.addOptions({dataset, shots, aux, generator, control, seed, kBackend, kModel, kGeneratedWeight, kIsnetPasses, kDevice, kThreads, json, quiet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
                                QStringLiteral("Few-shot evaluation: every image is the query once, with K supports drawn "

@@ -59,6 +59,8 @@ private slots:
                                             << "--seed: '-1' is not a whole number";
         QTest::newRow("eval --control edges") << QStringList{"eval", "--dataset", dir_.filePath("demo"), "--aux", "1", "--control", "edges"}
                                               << "--control: 'edges' is not one of segmentation, softedge, scribble";
+        QTest::newRow("eval --isnet-passes 3") << QStringList{"eval", "--dataset", dir_.filePath("demo"), "--isnet-passes", "3"}
+                                               << "--isnet-passes: '3' is not one of 2, 1";
         QTest::newRow("eval --shots 0") << QStringList{"eval", "--dataset", dir_.filePath("demo"), "--shots", "0"}
                                         << "--shots: '0' is not a whole number from 1";
         QTest::newRow("eval --aux -2") << QStringList{"eval", "--dataset", dir_.filePath("demo"), "--aux", "-2"}
