@@ -1,7 +1,11 @@
 #include "cli_common.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -15,7 +19,46 @@
 #include "diffss/mask_io.h"
 #include "diffss/runtime.h"
 
+#include <unistd.h>
+
 namespace diffss::cli {
+
+namespace {
+
+std::atomic_bool interrupted{false};
+const char *interruptAdvice = nullptr;
+std::size_t interruptAdviceLength = 0;
+
+void writeToStderr(const char *text, std::size_t length)
+{
+    if (::write(STDERR_FILENO, text, length) < 0) {
+        // Nothing more can be done inside a signal handler.
+    }
+}
+
+extern "C" void onInterrupt(int)
+{
+    if (!interrupted.exchange(true))
+        return;
+    static const char message[] = "\ninterrupted twice: stopping now";
+    writeToStderr(message, sizeof message - 1);
+    if (interruptAdvice)
+        writeToStderr(interruptAdvice, interruptAdviceLength);
+    writeToStderr("\n", 1);
+    std::_Exit(130);
+}
+
+} // namespace
+
+void catchInterrupt(const char *advice)
+{
+    interruptAdvice = advice;
+    interruptAdviceLength = advice ? std::strlen(advice) : 0;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+}
+
+bool interruptRequested() { return interrupted.load(); }
 
 QTextStream &out()
 {

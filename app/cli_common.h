@@ -57,4 +57,11 @@ int applyThreads(const QCommandLineParser &parser, const QString &command);
 // empty. Throws IoError (naming the image when there is no mask).
 Shot loadShot(const std::string &image, const std::string &mask = {}, bool generated = false);
 
+// Ctrl+C (SIGINT) or SIGTERM asks the work to stop at its next checkpoint
+// (interruptRequested() turns true); a second one ends the process at once
+// (exit 130), writing "interrupted twice: stopping now" and `advice` (a
+// string literal, or null) to stderr: for work stuck where it cannot check.
+void catchInterrupt(const char *advice = nullptr);
+bool interruptRequested();
+
 } // namespace diffss::cli

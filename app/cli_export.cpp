@@ -9,30 +9,11 @@
 
 #include "diffss/export.h"
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
 
 namespace diffss::cli {
-
-namespace {
-
-std::atomic_bool stopRequested{false};
-
-extern "C" void onExportInterrupt(int)
-{
-    if (stopRequested.exchange(true)) {
-        static const char message[] = "\ninterrupted twice: stopping now\n";
-        if (::write(STDERR_FILENO, message, sizeof message - 1) < 0) {
-            // Nothing more can be done inside a signal handler.
-        }
-        std::_Exit(130);
-    }
-}
-
-} // namespace
 
 int runExport(const QStringList &args)
 {
@@ -93,8 +74,7 @@ int runExport(const QStringList &args)
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
-    std::signal(SIGINT, onExportInterrupt);
-    std::signal(SIGTERM, onExportInterrupt);
+    catchInterrupt();
     // On a terminal one line rewritten in place; into a log a line at each tenth.
     const bool tty = isatty(fileno(stderr));
     const bool showProgress = !parser.isSet(quiet);
@@ -111,7 +91,7 @@ int runExport(const QStringList &args)
                 err().flush();
             }
         }
-        return !stopRequested.load();
+        return !interruptRequested();
     };
     ExportReport report;
     try {

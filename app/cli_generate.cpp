@@ -14,16 +14,12 @@
 #include <QDir>
 #include <QFileInfo>
 
-#include <atomic>
-#include <csignal>
 #include <limits>
 
 namespace diffss::cli {
 
 namespace {
 
-std::atomic_bool stopRequested{false};
-extern "C" void onStop(int) { stopRequested = true; }
 
 const QCommandLineOption kModels(QStringLiteral("models"),
                                  QStringLiteral("Diffusion: folder with the weight files (default $DIFFSS_MODELS or "
@@ -141,8 +137,7 @@ int runGenerate(const QStringList &args)
         request.count = n;
         request.seed = seedValue;
         // Ctrl+C stops between sampling steps; nothing is written then.
-        std::signal(SIGINT, onStop);
-        std::signal(SIGTERM, onStop);
+        catchInterrupt();
         int lastPercent = -1;
         const std::vector<Variant> variants = gen->generate(request, [&](int done, int total) {
             const int percent = total ? 100 * done / total : 100;
@@ -151,7 +146,7 @@ int runGenerate(const QStringList &args)
                 err().flush();
                 lastPercent = percent;
             }
-            return !stopRequested;
+            return !interruptRequested();
         });
         const QString folder = parser.value(outDir);
         if (!QDir().mkpath(folder))

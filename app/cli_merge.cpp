@@ -7,8 +7,6 @@
 
 #include "diffss/merge.h"
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -16,19 +14,6 @@
 namespace diffss::cli {
 
 namespace {
-
-std::atomic_bool mergeStopRequested{false};
-
-extern "C" void onMergeInterrupt(int)
-{
-    if (mergeStopRequested.exchange(true)) {
-        static const char message[] = "\ninterrupted twice: stopping now\n";
-        if (::write(STDERR_FILENO, message, sizeof message - 1) < 0) {
-            // Nothing more can be done inside a signal handler.
-        }
-        std::_Exit(130);
-    }
-}
 
 // The first `shown` lines of a list, then how many more.
 void printList(const char *prefix, const std::vector<std::string> &lines, std::size_t shown = 20)
@@ -73,8 +58,7 @@ int runMerge(const QStringList &args)
     options.outDir = parser.value(outDir).toStdString();
     for (const QString &d : dirs)
         options.shardDirs.push_back(d.toStdString());
-    std::signal(SIGINT, onMergeInterrupt);
-    std::signal(SIGTERM, onMergeInterrupt);
+    catchInterrupt();
     const bool tty = isatty(fileno(stderr));
     const bool showProgress = !parser.isSet(quiet);
     int lastTenth = -1;
@@ -93,7 +77,7 @@ int runMerge(const QStringList &args)
     };
     MergeReport report;
     try {
-        report = mergeShards(options, progress, [] { return mergeStopRequested.load(); });
+        report = mergeShards(options, progress, [] { return interruptRequested(); });
     } catch (const std::exception &e) {
         err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
         return kExitFailed;

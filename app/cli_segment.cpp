@@ -21,10 +21,8 @@
 #include <QDir>
 #include <QFileInfo>
 
-#include <atomic>
 #include <cstdint>
 #include <limits>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -32,29 +30,6 @@
 namespace diffss::cli {
 
 namespace {
-
-std::atomic_bool interrupted{false};
-
-extern "C" void onInterrupt(int)
-{
-    if (interrupted.exchange(true)) {
-        // A second signal: the work is stuck (e.g. inside a model's forward).
-        // results.json on disk is at most a second old; resume redoes the rest.
-        static const char message[] = "\ninterrupted twice: stopping now; run the same command again to resume\n";
-        if (::write(STDERR_FILENO, message, sizeof message - 1) < 0) {
-            // Nothing more can be done inside a signal handler.
-        }
-        std::_Exit(130);
-    }
-}
-
-// Ctrl+C asks the work to stop after the current image; results so far are
-// kept. A second Ctrl+C (or SIGTERM) ends the process at once.
-void catchInterrupt()
-{
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
-}
 
 const QCommandLineOption kBackend(QStringLiteral("backend"), QStringLiteral("classic (built in, the default) or torchscript."),
                                   QStringLiteral("NAME"), QStringLiteral("classic"));
@@ -259,7 +234,7 @@ int runSegment(const QStringList &args)
     options.existing = parser.isSet(overwrite) ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
     options.shard = shard;
     const bool showProgress = !parser.isSet(quiet);
-    catchInterrupt();
+    catchInterrupt("; run the same command again to resume");
     BatchResult result;
     try {
         result = runBatch(
@@ -278,7 +253,7 @@ int runSegment(const QStringList &args)
                     err().flush();
                 }
             },
-            [] { return interrupted.load(); });
+            [] { return interruptRequested(); });
     } catch (const std::exception &e) {
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
@@ -392,7 +367,7 @@ int runEval(const QStringList &args)
                 err().flush();
             }
         }
-        return !interrupted.load();
+        return !interruptRequested();
     };
     EvalResult result;
     try {
