@@ -77,7 +77,10 @@ private slots:
         QVERIFY(!results[0].error.empty()); // failures first
         QVERIFY(QString::fromStdString(results[0].error).contains("broken.jpg"));
         for (std::size_t i = 2; i < results.size(); ++i)
-            QVERIFY(results[i - 1].confidence <= results[i].confidence);
+            QVERIFY(ui::BatchPanel::reviewPriority(results[i - 1]) <= ui::BatchPanel::reviewPriority(results[i]));
+        for (const BatchItem &r : results)
+            if (r.error.empty())
+                QVERIFY(r.presence >= 0 && r.presence <= 1);
         for (std::size_t i = 1; i < results.size(); ++i) {
             const Mask m = loadMask(results[i].maskPath).mask;
             QCOMPARE(m.width(), 320);
@@ -103,6 +106,22 @@ private slots:
         QVERIFY(stats->exportTo(dir_.filePath("stats.pdf")));
         QVERIFY(QFileInfo(dir_.filePath("stats.png")).size() > 1000);
         QVERIFY(testutils::readAll(dir_.filePath("stats.pdf")).startsWith("%PDF"));
+    }
+
+    // A confident mask of an image that probably lacks the class comes
+    // before an unsure mask of one that has it; without a presence score
+    // (-1, e.g. TorchScript models) the confidence alone orders.
+    void reviewOrderWeighsPresence()
+    {
+        BatchItem absent, unsure, noScore;
+        absent.confidence = 0.9;
+        absent.presence = 0.1;
+        unsure.confidence = 0.5;
+        unsure.presence = 0.95;
+        noScore.confidence = 0.3;
+        QVERIFY(ui::BatchPanel::reviewPriority(absent) < ui::BatchPanel::reviewPriority(unsure));
+        QCOMPARE(ui::BatchPanel::reviewPriority(noScore), 0.3);
+        QCOMPARE(ui::BatchPanel::reviewPriority(unsure), 0.5);
     }
 
     void cancelStopsWithinAnImage()

@@ -315,6 +315,14 @@ void BatchPanel::cancel()
     job_.cancel();
 }
 
+// The review queue puts first what most needs a look: the lower of the
+// mask's confidence and the class's presence (when the backend gives one),
+// so a confident mask of an image without the class is not left at the end.
+double BatchPanel::reviewPriority(const BatchItem &item)
+{
+    return item.presence >= 0 ? std::min(item.confidence, item.presence) : item.confidence;
+}
+
 void BatchPanel::addResult(const BatchItem &item)
 {
     items_.push_back(item);
@@ -323,7 +331,7 @@ void BatchPanel::addResult(const BatchItem &item)
     auto *w = new QListWidgetItem(QFileInfo(query).fileName());
     w->setData(kQueryRole, query);
     w->setData(kMaskRole, QString::fromStdString(item.maskPath));
-    const double order = item.error.empty() ? item.confidence : -1.0;
+    const double order = item.error.empty() ? reviewPriority(item) : -1.0;
     w->setData(kOrderRole, order);
     if (!item.preview.isNull()) {
         w->setIcon(QIcon(QPixmap::fromImage(toQImage(item.preview))));
@@ -332,12 +340,14 @@ void BatchPanel::addResult(const BatchItem &item)
     } else if (item.reused) {
         w->setIcon(style()->standardIcon(QStyle::SP_DialogApplyButton));
     }
-    w->setToolTip(item.error.empty() ? tr("%1\nconfidence %2, foreground %3 %%4")
-                                           .arg(QDir::toNativeSeparators(query))
-                                           .arg(item.confidence, 0, 'f', 3)
-                                           .arg(100 * item.foreground, 0, 'f', 1)
-                                           .arg(item.reused ? tr("\n(kept from an earlier run)") : QString())
-                                     : QString::fromStdString(item.error));
+    QString details = tr("%1\nconfidence %2, foreground %3 %").arg(QDir::toNativeSeparators(query)).arg(item.confidence, 0, 'f', 3).arg(100 * item.foreground, 0, 'f', 1);
+    if (item.presence >= 0)
+        details += tr("\nclass present: %1%2").arg(item.presence, 0, 'f', 2).arg(item.presence < 0.5 ? tr(" (probably not in this image)") : QString());
+    if (item.reused)
+        details += item.keptBecause.empty() ? tr("\nkept from an earlier run") : tr("\nkept from an earlier run: %1").arg(QString::fromStdString(item.keptBecause));
+    w->setToolTip(item.error.empty() ? details : QString::fromStdString(item.error));
+    if (item.error.empty() && item.presence >= 0 && item.presence < 0.5)
+        w->setText(w->text() + tr(" (absent?)"));
     if (isReviewed(query))
         w->setText(QStringLiteral("\u2713 ") + w->text());
     // Insert in review order.

@@ -73,6 +73,9 @@ public:
     std::vector<BatchItem> results() const;
     QListWidget *resultsView() const { return list_; }
     BatchStats *statistics() const { return stats_; }
+    // The review queue's order key (ascending; failed queries come before
+    // every result): the lower of confidence and presence.
+    static double reviewPriority(const BatchItem &item);
 
 signals:
     void started();
