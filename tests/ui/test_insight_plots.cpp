@@ -255,6 +255,15 @@ private Q_SLOTS:
         QCOMPARE(panel.controlMiou(), QVector<double>{100 * rows[2].result.miou});
         QCOMPARE(panel.baseline(), 100 * rows[0].result.miou);
         QCOMPARE(panel.baselineName(), QStringLiteral("1-shot baseline"));
+        // One y-range for both plots, holding every value; each plot has a title.
+        QCOMPARE(panel.variantPlot()->yAxis->range().lower, panel.controlPlot()->yAxis->range().lower);
+        QCOMPARE(panel.variantPlot()->yAxis->range().upper, panel.controlPlot()->yAxis->range().upper);
+        for (const ExperimentRow &r : rows)
+            QVERIFY(panel.controlPlot()->yAxis->range().contains(100 * r.result.miou));
+        for (QCustomPlot *plot : {panel.variantPlot(), panel.controlPlot()}) {
+            auto *title = qobject_cast<QCPTextElement *>(plot->plotLayout()->element(0, 0));
+            QVERIFY(title && !title->text().isEmpty());
+        }
 
         // The same numbers as evaluate() (what `diffss eval` runs) with the same seed and options.
         const std::unique_ptr<Generator> gen = makeGenerator("augment");

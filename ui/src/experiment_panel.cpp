@@ -89,7 +89,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
       status_(new QLabel(this)),
       variantPlot_(makeInsightPlot(this, tr("Generated variants per real support (X)"), tr("mIoU (%)"))),
       controlPlot_(makeInsightPlot(this, tr("Control type"), tr("mIoU (%)"))), variantGraph_(variantPlot_->addGraph()),
-      variantBaseline_(makeBaseline(variantPlot_)), controlBars_(new QCPBars(controlPlot_->xAxis, controlPlot_->yAxis)),
+      variantBaseline_(makeBaseline(variantPlot_)), controlPoints_(controlPlot_->addGraph()),
       controlBaseline_(makeBaseline(controlPlot_)), table_(new QTableWidget(this))
 {
     dataset_->setPlaceholderText(tr("Folder in FSS-1000 layout: <class>/<n>.jpg + <n>.png"));
@@ -133,10 +133,14 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
     variantGraph_->setPen(QPen(plotstyle::generated(), plotstyle::kLineWidth));
     variantGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(plotstyle::generated().darker(130), 1),
                                                    plotstyle::generated(), plotstyle::kMarkerSize));
-    controlBars_->setName(tr("mIoU"));
-    controlBars_->setWidth(0.6);
-    controlBars_->setBrush(plotstyle::generated());
-    controlBars_->setPen(QPen(plotstyle::generated().darker(130), 1));
+    // Points, not bars: the two plots share one zoomed y-range so that a
+    // control type and a variant count can be compared by eye.
+    controlPoints_->setName(tr("mIoU"));
+    controlPoints_->setLineStyle(QCPGraph::lsNone);
+    controlPoints_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QPen(plotstyle::generated().darker(130), 1),
+                                                    plotstyle::generated(), plotstyle::kMarkerSize + 3));
+    addTitle(variantPlot_, tr("mIoU against the number of variants"));
+    addTitle(controlPlot_, tr("mIoU by control type"));
     for (QCustomPlot *p : {variantPlot_, controlPlot_}) {
         placeLegendBelow(p);
         p->xAxis->grid()->setVisible(false);
@@ -329,24 +333,25 @@ void ExperimentPanel::replot()
     for (const ExperimentRow *r : byCount)
         counts.emplace_back(QString::number(r->setting.aux), r->result.miou * 100);
     fillSeries(variantPlot_, variantGraph_, counts);
-    fillSeries(controlPlot_, controlBars_, controls);
+    fillSeries(controlPlot_, controlPoints_, controls);
     int controlX = 4;
     for (const ExperimentSetting &s : settings_)
         if (s.varyControl)
             controlX = s.aux;
     controlPlot_->xAxis->setLabel(tr("Control type (X = %1)").arg(controlX));
 
-    // The bars start at 0; the line zooms on its values and the baseline so that differences show.
+    // One y-range for both plots, zoomed on the values and the baseline so
+    // that differences show, with room above for the value labels.
     const double b = base ? base->result.miou * 100 : std::numeric_limits<double>::quiet_NaN();
-    double low = base ? b : 100, high = base ? b : 0, top = base ? b : 0;
-    for (const auto &p : counts)
-        low = std::min(low, p.second), high = std::max(high, p.second);
-    for (const auto &p : controls)
-        top = std::max(top, p.second);
+    double low = base ? b : 100, high = base ? b : 0;
+    for (const auto &points : {counts, controls})
+        for (const auto &p : points)
+            low = std::min(low, p.second), high = std::max(high, p.second);
+    const bool empty = counts.empty() && controls.empty() && !base;
     low = std::max(0.0, std::floor((low - 3) / 5) * 5);
     high = std::min(100.0, std::max(low + 10, std::ceil((high + 4) / 5) * 5));
-    variantPlot_->yAxis->setRange(counts.empty() ? 0 : low, counts.empty() ? 100 : high);
-    controlPlot_->yAxis->setRange(0, std::min(100.0, std::ceil((top + 8) / 10) * 10));   // room for the value labels
+    for (QCustomPlot *p : {variantPlot_, controlPlot_})
+        p->yAxis->setRange(empty ? 0 : low, empty ? 100 : high);
 
     for (auto [plot, line] : {std::pair{variantPlot_, variantBaseline_}, std::pair{controlPlot_, controlBaseline_}}) {
         line->setName(baselineName());
@@ -406,7 +411,7 @@ QVector<double> ExperimentPanel::variantCounts() const
 
 QVector<double> ExperimentPanel::variantMiou() const { return valuesOf(variantGraph_); }
 QStringList ExperimentPanel::controlLabels() const { return tickLabels(controlPlot_); }
-QVector<double> ExperimentPanel::controlMiou() const { return valuesOf(controlBars_); }
+QVector<double> ExperimentPanel::controlMiou() const { return valuesOf(controlPoints_); }
 
 double ExperimentPanel::baseline() const
 {

@@ -13,7 +13,6 @@
 
 class QComboBox;
 class QCustomPlot;
-class QCPBars;
 class QCPGraph;
 class QLabel;
 class QLineEdit;
@@ -117,7 +116,7 @@ private:
     QCustomPlot *controlPlot_;
     QCPGraph *variantGraph_;
     QCPGraph *variantBaseline_;
-    QCPBars *controlBars_;
+    QCPGraph *controlPoints_;
     QCPGraph *controlBaseline_;
     QTableWidget *table_;
 
