@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -59,6 +60,32 @@ void catchInterrupt(const char *advice)
 }
 
 bool interruptRequested() { return interrupted.load(); }
+
+ProgressLine::ProgressLine(QString label, bool shown) : label_(std::move(label)), shown_(shown), tty_(isatty(fileno(stderr))) {}
+
+void ProgressLine::update(int done, int total)
+{
+    if (!shown_)
+        return;
+    if (tty_) {
+        err() << "\r" << label_ << " " << done << "/" << total;
+        err().flush();
+    } else if (total > 0) {
+        const int tenth = 10 * done / total;
+        if (tenth != lastTenth_) {
+            lastTenth_ = tenth;
+            err() << label_ << " " << done << "/" << total << "\n";
+            err().flush();
+        }
+    }
+}
+
+void ProgressLine::end()
+{
+    if (shown_ && tty_ && !ended_)
+        err() << "\n";
+    ended_ = true;
+}
 
 QTextStream &out()
 {

@@ -64,4 +64,23 @@ Shot loadShot(const std::string &image, const std::string &mask = {}, bool gener
 void catchInterrupt(const char *advice = nullptr);
 bool interruptRequested();
 
+// Progress of a counted job on stderr ("<label> done/total"): on a terminal
+// one line rewritten in place; into a file or a pipe (a log, CI) a line at
+// each tenth of the way, so that a long run shows it is alive without
+// flooding the log. end() closes the terminal line (before an error, and
+// when the work is over); it writes once.
+class ProgressLine {
+public:
+    ProgressLine(QString label, bool shown);
+    void update(int done, int total);
+    void end();
+
+private:
+    QString label_;
+    bool shown_;
+    bool tty_;
+    bool ended_ = false;
+    int lastTenth_ = -1;
+};
+
 } // namespace diffss::cli

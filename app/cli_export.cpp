@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace diffss::cli {
 
@@ -75,33 +74,20 @@ int runExport(const QStringList &args)
         return kExitFailed;
     }
     catchInterrupt();
-    // On a terminal one line rewritten in place; into a log a line at each tenth.
-    const bool tty = isatty(fileno(stderr));
-    const bool showProgress = !parser.isSet(quiet);
-    int lastTenth = -1;
-    const auto progress = [&](int done, int total) {
-        if (showProgress && tty) {
-            err() << "\rexport " << done << "/" << total;
-            err().flush();
-        } else if (showProgress && total > 0) {
-            const int tenth = 10 * done / total;
-            if (tenth != lastTenth) {
-                lastTenth = tenth;
-                err() << "export " << done << "/" << total << "\n";
-                err().flush();
-            }
-        }
+    ProgressLine line(QStringLiteral("export"), !parser.isSet(quiet));
+    const auto progress = [&line](int done, int total) {
+        line.update(done, total);
         return !interruptRequested();
     };
     ExportReport report;
     try {
         report = exportMasks(items, options, progress);
     } catch (const std::exception &e) {
-        err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
+        line.end();
+        err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
-    if (tty && showProgress)
-        err() << "\n";
+    line.end();
     for (const std::string &p : report.problems)
         err() << "left out: " << QString::fromStdString(p) << "\n";
     if (report.cancelled) {

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace diffss::cli {
 
@@ -59,31 +58,17 @@ int runMerge(const QStringList &args)
     for (const QString &d : dirs)
         options.shardDirs.push_back(d.toStdString());
     catchInterrupt();
-    const bool tty = isatty(fileno(stderr));
-    const bool showProgress = !parser.isSet(quiet);
-    int lastTenth = -1;
-    const auto progress = [&](int done, int total) {
-        if (showProgress && tty) {
-            err() << "\rmerge " << done << "/" << total;
-            err().flush();
-        } else if (showProgress && total > 0) {
-            const int tenth = 10 * done / total;
-            if (tenth != lastTenth) {
-                lastTenth = tenth;
-                err() << "merge " << done << "/" << total << "\n";
-                err().flush();
-            }
-        }
-    };
+    ProgressLine line(QStringLiteral("merge"), !parser.isSet(quiet));
+    const auto progress = [&line](int done, int total) { line.update(done, total); };
     MergeReport report;
     try {
         report = mergeShards(options, progress, [] { return interruptRequested(); });
     } catch (const std::exception &e) {
-        err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
+        line.end();
+        err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
-    if (tty && showProgress)
-        err() << "\n";
+    line.end();
     if (report.cancelled) {
         err() << command << ": interrupted; results.json was not written (the masks copied so far are complete files)\n";
         return kExitFailed;

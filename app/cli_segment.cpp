@@ -25,7 +25,6 @@
 #include <limits>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace diffss::cli {
 
@@ -349,35 +348,20 @@ int runEval(const QStringList &args)
     if (!segmenter)
         return code;
     catchInterrupt();
-    // On a terminal one line rewritten in place; into a file or a pipe (a
-    // log, CI) a line at each tenth of the way, so that a long run shows it
-    // is alive without flooding the log.
-    const bool tty = isatty(fileno(stderr));
-    const bool showProgress = !parser.isSet(quiet);
-    int lastTenth = -1;
-    options.progress = [tty, showProgress, &lastTenth](int done, int total) {
-        if (showProgress && tty) {
-            err() << "\repisode " << done << "/" << total;
-            err().flush();
-        } else if (showProgress && total > 0) {
-            const int tenth = 10 * done / total;
-            if (tenth != lastTenth) {
-                lastTenth = tenth;
-                err() << "episode " << done << "/" << total << "\n";
-                err().flush();
-            }
-        }
+    ProgressLine line(QStringLiteral("episode"), !parser.isSet(quiet));
+    options.progress = [&line](int done, int total) {
+        line.update(done, total);
         return !interruptRequested();
     };
     EvalResult result;
     try {
         result = evaluate(parser.value(dataset).toStdString(), *segmenter, options);
     } catch (const std::exception &e) {
-        err() << (tty && showProgress ? "\n" : "") << command << ": " << e.what() << "\n";
+        line.end();
+        err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
-    if (tty && showProgress)
-        err() << "\n";
+    line.end();
     if (result.aux > 0 && parser.isSet(generator))
         result.generator = parser.value(generator).toStdString(); // with its recipe, e.g. augment:background
     for (const std::string &s : result.skipped)
