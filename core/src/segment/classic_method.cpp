@@ -200,7 +200,7 @@ struct SupportModel {
     // background's cells (weighted by their share of the mask), and how much
     // closer the object's cells are to the first than the background's cells
     // (the contrast a present class should show in a query).
-    cv::Mat1f protoFg, protoBg;
+    cv::Mat1f protoAxis;  // 1 x D: object prototype minus background prototype
     float selfContrast = 0.f;
     bool hasIsnet = false;
 };
@@ -261,11 +261,11 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
             m.hasIsnet = !m.fgDesc.empty();
             if (m.hasIsnet) {
                 cv::Mat1f w = frac.reshape(1, 1), wb = 1.f - w;
-                m.protoFg = w * v.descriptors;
-                m.protoBg = wb * v.descriptors;
-                m.protoFg /= float(std::max(1e-12, cv::norm(m.protoFg)));
-                m.protoBg /= float(std::max(1e-12, cv::norm(m.protoBg)));
-                const cv::Mat1f c = v.descriptors * (m.protoFg - m.protoBg).t();  // one value per cell
+                cv::Mat1f fg = w * v.descriptors, bg = wb * v.descriptors;
+                fg /= float(std::max(1e-12, cv::norm(fg)));
+                bg /= float(std::max(1e-12, cv::norm(bg)));
+                m.protoAxis = fg - bg;
+                const cv::Mat1f c = v.descriptors * m.protoAxis.t();  // one value per cell
                 const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
                 m.selfContrast = float(w.dot(c.t()) / sw - wb.dot(c.t()) / sb);
                 m.hasIsnet = m.selfContrast > 1e-6f;
@@ -471,7 +471,7 @@ Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const P
     double contrast = 0, total = 0;
     for (const SupportModel& m : prep.shots) {
         if (m.weight <= 0.f) continue;
-        const cv::Mat1f c = (view.descriptors * (m.protoFg - m.protoBg).t()).t();
+        const cv::Mat1f c = (view.descriptors * m.protoAxis.t()).t();
         contrast += m.weight * (w.dot(c) / sw - wb.dot(c) / sb) / m.selfContrast;
         total += m.weight;
     }
