@@ -85,6 +85,12 @@ std::string projectVariantsDir(const std::string &projectPath)
     return (p.parent_path() / (p.stem().string() + ".variants")).string();
 }
 
+std::string projectShotsDir(const std::string &projectPath)
+{
+    fs::path p(projectPath);
+    return (p.parent_path() / (p.stem().string() + ".shots")).string();
+}
+
 Project loadProject(const std::string &path, const ImageLimits &limits, const std::string &supportImage)
 {
     std::error_code ec;
@@ -178,6 +184,27 @@ Project parseProject(const std::string &path, const std::string &text, const Ima
             project.variants.push_back(std::move(v));
         }
     }
+    if (doc.contains("shots")) {
+        const json &list = doc["shots"];
+        if (!list.is_array())
+            throw IoError(IoErrorKind::Corrupt, path, "not a valid project: 'shots' is not a list");
+        for (const json &item : list) {
+            const fs::path image(field<std::string>(item, "image", path));
+            ProjectShot shot;
+            shot.imagePath = (image.is_absolute() ? image : fs::path(folderOf(path)) / image).lexically_normal().string();
+            const std::string mask = (fs::path(folderOf(path)) / field<std::string>(item, "mask", path)).string();
+            // A shot's image may have moved since: the project still opens
+            // without it, and says so.
+            try {
+                shot.image = loadImage(shot.imagePath, limits).image;
+            } catch (const IoError &e) {
+                project.warnings.push_back("the extra shot " + shot.imagePath + " was left out: " + e.what());
+                continue;
+            }
+            shot.mask = loadMaskFor(mask, shot.image.width(), shot.image.height(), MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
+            project.shots.push_back(std::move(shot));
+        }
+    }
     return project;
 }
 
@@ -210,6 +237,8 @@ void moveProject(const std::string &path, const std::string &newPath)
     const std::string newMask = fs::path(projectMaskPath(newPath)).filename().string();
     const std::string oldVariants = fs::path(projectVariantsDir(path)).filename().string();
     const std::string newVariants = fs::path(projectVariantsDir(newPath)).filename().string();
+    const std::string oldShots = fs::path(projectShotsDir(path)).filename().string();
+    const std::string newShots = fs::path(projectShotsDir(newPath)).filename().string();
     try {
         json doc = json::parse(text);
         if (doc.contains("support") && doc["support"].is_object() && doc["support"].value("mask", json()) == oldMask)
@@ -222,6 +251,13 @@ void moveProject(const std::string &path, const std::string &newPath)
                         if (value.rfind(oldVariants + "/", 0) == 0)
                             v[key] = newVariants + value.substr(oldVariants.size());
                     }
+        if (doc.contains("shots") && doc["shots"].is_array())
+            for (json &shot : doc["shots"])
+                if (shot.is_object() && shot.contains("mask") && shot["mask"].is_string()) {
+                    const std::string value = shot["mask"].get<std::string>();
+                    if (value.rfind(oldShots + "/", 0) == 0)
+                        shot["mask"] = newShots + value.substr(oldShots.size());
+                }
         text = doc.dump(2) + "\n";
     } catch (const json::exception &) {
         // Moved as it is: still the user's bytes.
@@ -232,6 +268,8 @@ void moveProject(const std::string &path, const std::string &newPath)
         fs::rename(projectMaskPath(path), projectMaskPath(newPath), ec);
     if (!ec && fs::exists(projectVariantsDir(path), ec))
         fs::rename(projectVariantsDir(path), projectVariantsDir(newPath), ec);
+    if (!ec && fs::exists(projectShotsDir(path), ec))
+        fs::rename(projectShotsDir(path), projectShotsDir(newPath), ec);
     if (ec)
         throw IoError(IoErrorKind::WriteFailed, newPath, "cannot move the project's files: " + ec.message());
     fs::remove(path, ec);
@@ -270,6 +308,20 @@ void saveProject(const std::string &path, const Project &project)
                                 {"parameters", params}});
         }
     }
+    json shots = json::array();
+    if (!project.shots.empty()) {
+        const fs::path dir = projectShotsDir(path);
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec)
+            throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
+        for (std::size_t i = 0; i < project.shots.size(); ++i) {
+            const ProjectShot &shot = project.shots[i];
+            const std::string name = std::to_string(i + 1) + ".png";
+            saveMask((dir / name).string(), shot.mask);
+            shots.push_back({{"image", storedPath(shot.imagePath, path)}, {"mask", dir.filename().string() + "/" + name}});
+        }
+    }
     const json doc{
         {"format", kFormat},
         {"schema_version", Project::kSchemaVersion},
@@ -280,6 +332,7 @@ void saveProject(const std::string &path, const Project &project)
           {"outline_only", project.view.outlineOnly},
           {"mask_visible", project.view.maskVisible}}},
         {"variants", variants},
+        {"shots", shots},
     };
     const std::string text = doc.dump(2) + "\n";
     writeFileAtomically(path, text.data(), text.size());

@@ -4,7 +4,12 @@
 
 #include "diffss/ui/main_window.h"
 
+#include <QAbstractButton>
+#include <QApplication>
+#include <QFileDialog>
+#include <QMessageBox>
 #include <QSignalSpy>
+#include <QTimer>
 
 #include <memory>
 
@@ -20,3 +25,36 @@ inline std::unique_ptr<diffss::ui::MainWindow> openStudio(const QString &image, 
         return nullptr;
     return window;
 }
+
+// Answers the next modal dialogs: message boxes with `button` (recording
+// their text), file dialogs by recording the file they offer and accepting it.
+class Answerer : public QObject {
+public:
+    explicit Answerer(QMessageBox::StandardButton button) : button_(button)
+    {
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            for (QWidget *w : QApplication::topLevelWidgets()) {
+                if (!w->isVisible())
+                    continue;
+                if (auto *box = qobject_cast<QMessageBox *>(w)) {
+                    messages << box->text();
+                    if (QAbstractButton *b = box->button(button_) ? box->button(button_) : box->button(QMessageBox::Ok))
+                        b->click();
+                    return;
+                }
+                if (auto *dialog = qobject_cast<QFileDialog *>(w)) {
+                    offered << dialog->selectedFiles().value(0);
+                    QMetaObject::invokeMethod(dialog, "accept", Qt::QueuedConnection);
+                    return;
+                }
+            }
+        });
+        timer_.start(20);
+    }
+    QStringList messages;
+    QStringList offered;
+
+private:
+    QMessageBox::StandardButton button_;
+    QTimer timer_;
+};

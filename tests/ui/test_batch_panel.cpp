@@ -46,6 +46,7 @@ private slots:
         QVERIFY(dir_.isValid());
         QStandardPaths::setTestModeEnabled(true);
         writeDemoDataset(dir_.filePath("data").toStdString(), 6);
+        testutils::useNoModels();   // the batches here are about the panels, not ISNet
     }
 
     void init() { QFile::remove(ui::MainWindow::recoveryPath()); }

@@ -16,6 +16,7 @@
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/settings.h"
 #include "diffss/ui/variant_gallery.h"
+#include "diffss/ui/workspace.h"
 #include "testutils.h"
 
 #include "diffss/insight.h"
@@ -76,6 +77,7 @@ private slots:
         QVERIFY(dir_.isValid());
         QStandardPaths::setTestModeEnabled(true);
         writeDemoDataset(dir_.filePath("data").toStdString(), 4);
+        testutils::useNoModels();   // the batches here are about the panels, not ISNet
         noModels_ = dir_.filePath("no-models");
         models_ = dir_.filePath("models");
         QVERIFY(QDir().mkpath(noModels_) && QDir().mkpath(models_));
@@ -177,7 +179,7 @@ private slots:
         QSignalSpy finished(gallery, &ui::VariantGallery::finished);
         QVERIFY(run(gallery, finished));
         // The studio maps the new variants itself; give it the scores directly here.
-        gallery->setDriftScores({0.4, kDriftThreshold + 1.0, -1.0});
+        window->workspace()->setDrift({0.4, kDriftThreshold + 1.0, -1.0});
         QCOMPARE(gallery->driftFlagged(), std::vector<int>{1});
         auto *flag = gallery->findChild<QLabel *>(QStringLiteral("drift1"));
         QVERIFY(flag);

@@ -4,6 +4,7 @@
 #include "diffss/ui/batch_stats.h"
 #include "diffss/ui/qimage_convert.h"
 #include "diffss/ui/settings.h"
+#include "diffss/ui/workspace.h"
 
 #include <QCheckBox>
 #include <QDir>
@@ -60,8 +61,8 @@ QWidget *withBrowse(QLineEdit *edit, QWidget *parent, std::function<QString(QWid
 
 } // namespace
 
-BatchPanel::BatchPanel(QWidget *parent)
-    : QWidget(parent), queries_(new QLineEdit(this)), output_(new QLineEdit(this)), model_(new QLineEdit(this)),
+BatchPanel::BatchPanel(Workspace *workspace, QWidget *parent)
+    : QWidget(parent), workspace_(workspace), queries_(new QLineEdit(this)), output_(new QLineEdit(this)), model_(new QLineEdit(this)),
       overwrite_(new QCheckBox(tr("Overwrite existing masks"), this)), supports_(new QLabel(this)), run_(new QPushButton(tr("Run"), this)),
       cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), rate_(new QLabel(this)),
       list_(new QListWidget(this)), stats_(new BatchStats(this))
@@ -89,7 +90,7 @@ BatchPanel::BatchPanel(QWidget *parent)
     buttons->addWidget(run_);
     buttons->addWidget(cancel_);
     auto *clear = new QPushButton(tr("Clear Supports"), this);
-    clear->setToolTip(tr("Start the support set over; the next run takes the image being annotated."));
+    clear->setToolTip(tr("Remove the extra shots; the next run takes the support being annotated and its accepted variants."));
     connect(clear, &QPushButton::clicked, this, &BatchPanel::clearSupports);
     buttons->addWidget(clear);
     cancel_->setEnabled(false);
@@ -134,6 +135,15 @@ BatchPanel::BatchPanel(QWidget *parent)
     connect(&job_, &Job::progress, this, &BatchPanel::takeResults);
     connect(&job_, &Job::cancelled, this, [this] { finishRun(true, {}); });
     connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(cancelRequested_, error); });
+    connect(workspace_, &Workspace::resultsCleared, this, [this] {
+        list_->clear();
+        stats_->clear();
+    });
+    connect(workspace_, &Workspace::resultAdded, this, &BatchPanel::showResult);
+    connect(workspace_, &Workspace::reviewedChanged, this, &BatchPanel::showReviewed);
+    for (auto signal : {&Workspace::supportChanged, &Workspace::shotsChanged})
+        connect(workspace_, signal, this, &BatchPanel::updateSupportsLabel);
+    connect(workspace_, &Workspace::acceptedChanged, this, &BatchPanel::updateSupportsLabel);
     updateSupportsLabel();
 }
 
@@ -148,7 +158,7 @@ void BatchPanel::takeResults()
                            .arg(progress.imagesPerSecond, 0, 'f', 2)
                            .arg(duration(progress.etaSeconds))
                            .arg(progress.failed));
-        addResult(item);
+        workspace_->addResult(item);
         emit itemDone(QString::fromStdString(item.query), progress.done, progress.total);
     }
 }
@@ -160,7 +170,8 @@ void BatchPanel::finishRun(bool cancelled, const QString &error)
     run_->setEnabled(true);
     cancel_->setEnabled(false);
     int failedCount = 0;
-    for (const BatchItem &i : items_)
+    const std::vector<BatchItem> &items = workspace_->results();
+    for (const BatchItem &i : items)
         failedCount += !i.error.empty();
     if (!error.isEmpty()) {
         rate_->setText(error);
@@ -168,44 +179,38 @@ void BatchPanel::finishRun(bool cancelled, const QString &error)
     } else {
         rate_->setText(tr("%1 %2 images, %3 failed.")
                            .arg(cancelled ? tr("Cancelled after") : tr("Done:"))
-                           .arg(items_.size())
+                           .arg(items.size())
                            .arg(failedCount));
     }
-    emit finished(cancelled, static_cast<int>(items_.size()), failedCount);
+    emit finished(cancelled, static_cast<int>(items.size()), failedCount);
 }
 
 BatchPanel::~BatchPanel() = default;
 
-void BatchPanel::setSupportProvider(std::function<std::optional<Shot>()> provider)
-{
-    provider_ = std::move(provider);
-    updateSupportsLabel();
-}
+void BatchPanel::addSupport(Shot shot) { workspace_->addShot(std::move(shot)); }
 
-void BatchPanel::setVariantProvider(std::function<std::vector<Shot>()> provider) { variants_ = std::move(provider); }
+void BatchPanel::clearSupports() { workspace_->clearShots(); }
 
-void BatchPanel::addSupport(Shot shot)
-{
-    shots_.push_back(std::move(shot));
-    updateSupportsLabel();
-}
-
-void BatchPanel::clearSupports()
-{
-    shots_.clear();
-    updateSupportsLabel();
-}
+std::vector<Shot> BatchPanel::supports() const { return workspace_->realShots(); }
 
 void BatchPanel::updateSupportsLabel()
 {
-    if (shots_.empty()) {
-        supports_->setText(tr("the image being annotated"));
+    // What the next run takes, as the run will take it.
+    const std::vector<Shot> real = workspace_->realShots();
+    if (real.empty()) {
+        supports_->setText(tr("none yet: paint the object's mask on the support image"));
         return;
     }
     QStringList names;
-    for (const Shot &s : shots_)
+    for (const Shot &s : real)
         names << QFileInfo(QString::fromStdString(s.name)).fileName();
-    supports_->setText(tr("%n shot(s): %1", nullptr, static_cast<int>(names.size())).arg(names.join(QStringLiteral(", "))));
+    QString text = tr("%n real shot(s): %1", nullptr, static_cast<int>(names.size())).arg(names.join(QStringLiteral(", ")));
+    const auto generated = workspace_->acceptedShots().size();
+    if (generated > 0)
+        text += tr(" + %n accepted variant(s)", nullptr, static_cast<int>(generated));
+    else if (workspace_->variantsStale())
+        text += tr(" (the variants are stale: generate them again to use them)");
+    supports_->setText(text);
 }
 
 void BatchPanel::setQueryFolder(const QString &dir) { queries_->setText(dir); }
@@ -221,9 +226,12 @@ QString BatchPanel::modelPath() const { return model_->text().trimmed(); }
 void BatchPanel::setOverwrite(bool overwrite) { overwrite_->setChecked(overwrite); }
 bool BatchPanel::isRunning() const { return job_.isRunning(); }
 
-void BatchPanel::markReviewed(const QString &query)
+void BatchPanel::markReviewed(const QString &query) { workspace_->markReviewed(query); }
+
+bool BatchPanel::isReviewed(const QString &query) const { return workspace_->isReviewed(query); }
+
+void BatchPanel::showReviewed(const QString &query)
 {
-    reviewed_.insert(query.toStdString());
     for (int i = 0; i < list_->count(); ++i)
         if (list_->item(i)->data(kQueryRole).toString() == query)
             list_->item(i)->setText(QStringLiteral("\u2713 ") + QFileInfo(query).fileName());
@@ -234,7 +242,7 @@ std::vector<BatchItem> BatchPanel::results() const
     std::vector<BatchItem> ordered;
     for (int i = 0; i < list_->count(); ++i) {
         const QString query = list_->item(i)->data(kQueryRole).toString();
-        for (const BatchItem &item : items_)
+        for (const BatchItem &item : workspace_->results())
             if (QString::fromStdString(item.query) == query)
                 ordered.push_back(item);
     }
@@ -245,13 +253,8 @@ void BatchPanel::start(bool rerunUnreviewed)
 {
     if (isRunning())
         return;
-    if (shots_.empty() && provider_)
-        if (std::optional<Shot> current = provider_())
-            addSupport(std::move(*current));
-    std::vector<Shot> shots = shots_;
-    if (!shots.empty() && variants_)
-        for (Shot &v : variants_())
-            shots.push_back(std::move(v));
+    // The shots as they are now: a mask edited since the last run counts.
+    std::vector<Shot> shots = workspace_->batchShots();
     if (shots.empty()) {
         emit failed(tr("No support: open an image and paint its mask first."));
         return;
@@ -268,18 +271,18 @@ void BatchPanel::start(bool rerunUnreviewed)
     options.outDir = QDir(outputFolder()).absolutePath().toStdString();
     options.existing = rerunUnreviewed || overwrite_->isChecked() ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
     if (rerunUnreviewed)
-        options.keep = reviewed_;
+        options.keep = workspace_->reviewed();
     options.previewSize = kThumbnail;
     for (const Shot &s : shots)
         options.supportNames.push_back(s.name);
 
-    items_.clear();
-    list_->clear();
-    stats_->clear();
+    workspace_->clearResults();
     progress_->setRange(0, 0);
     int generated = 0;
     for (const Shot &s : shots)
         generated += s.generated;
+    lastRunShots_ = static_cast<int>(shots.size());
+    lastRunGenerated_ = generated;
     rate_->setText(tr("Preparing %1 shot(s), %2 of them generated...").arg(shots.size()).arg(generated));
     run_->setEnabled(false);
     cancel_->setEnabled(true);
@@ -323,9 +326,8 @@ double BatchPanel::reviewPriority(const BatchItem &item)
     return item.presence >= 0 ? std::min(item.confidence, item.presence) : item.confidence;
 }
 
-void BatchPanel::addResult(const BatchItem &item)
+void BatchPanel::showResult(const BatchItem &item)
 {
-    items_.push_back(item);
     stats_->add(item);
     const QString query = QString::fromStdString(item.query);
     auto *w = new QListWidgetItem(QFileInfo(query).fileName());

@@ -6,6 +6,7 @@
 #include "diffss/ui/evaluation_view.h"
 #include "diffss/ui/experiment_panel.h"
 #include "diffss/ui/prototype_map.h"
+#include "diffss/ui/workspace.h"
 
 #include <QDir>
 #include <QFileDialog>
@@ -21,8 +22,8 @@
 
 namespace diffss::ui {
 
-InsightPanel::InsightPanel(QWidget *parent)
-    : QWidget(parent), tabs_(new QTabWidget(this)), map_(new PrototypeMap(this)), mapStatus_(new QLabel(this)),
+InsightPanel::InsightPanel(Workspace *workspace, QWidget *parent)
+    : QWidget(parent), workspace_(workspace), tabs_(new QTabWidget(this)), map_(new PrototypeMap(this)), mapStatus_(new QLabel(this)),
       updateButton_(new QPushButton(tr("Update Map"), this)), evaluation_(new EvaluationView(this)), evalStatus_(new QLabel(this)),
       truthFolder_(new QLineEdit(this)), experiment_(new ExperimentPanel(this))
 {
@@ -95,7 +96,18 @@ InsightPanel::InsightPanel(QWidget *parent)
 
 InsightPanel::~InsightPanel() = default;
 
-void InsightPanel::setSourceProvider(std::function<Sources()> provider) { sources_ = std::move(provider); }
+InsightPanel::Sources InsightPanel::sources() const
+{
+    Sources s;
+    s.supports = workspace_->realShots();
+    if (!workspace_->variantsStale()) {
+        s.variants = workspace_->variants();
+        for (std::size_t i = 0; i < s.variants.size(); ++i)
+            s.accepted.push_back(workspace_->isAccepted(i));
+    }
+    s.results = workspace_->results();
+    return s;
+}
 
 std::vector<double> InsightPanel::variantDrift(std::size_t variants) const
 {
@@ -118,9 +130,7 @@ QString InsightPanel::status() const { return tabs_->currentIndex() == 1 ? evalS
 
 void InsightPanel::updateMap()
 {
-    if (!sources_)
-        return;
-    Sources sources = sources_();
+    Sources sources = this->sources();
     updateButton_->setEnabled(false);
     mapStatus_->setText(tr("Computing prototypes..."));
     // Latest wins: sources that changed while this ran restart it.
@@ -189,6 +199,9 @@ void InsightPanel::showMap(const MapData &data)
     if (!data.problems.isEmpty())
         text += QLatin1Char(' ') + tr("Left out: %1").arg(data.problems.join(QStringLiteral("; ")));
     mapStatus_->setText(text);
+    // The gallery flags the variants far from the real supports.
+    if (!workspace_->variantsStale())
+        workspace_->setDrift(variantDrift(workspace_->variants().size()));
     emit mapUpdated();
 }
 

@@ -14,6 +14,7 @@
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
+#include "diffss/ui/workspace.h"
 #include "file_filters.h"
 #include "recent_files.h"
 
@@ -82,7 +83,7 @@ LoadResult loadFiles(const QString &imagePath, QString maskPath)
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent)
-    : QMainWindow(parent), doc_(new MaskDocument(this)), canvas_(new Canvas(doc_, this)), histogram_(new HistogramPlot(this)),
+    : QMainWindow(parent), workspace_(new Workspace(this)), doc_(workspace_->document()), canvas_(new Canvas(doc_, this)), histogram_(new HistogramPlot(this)),
       imageLabel_(new QLabel(this)), cursorLabel_(new QLabel(this)), maskLabel_(new QLabel(this)), deviceLabel_(new QLabel(this)),
       opacity_(new QSlider(Qt::Horizontal, this)), progress_(new QProgressBar(this)), cancel_(new QPushButton(tr("Cancel"), this))
 {
@@ -137,12 +138,12 @@ MainWindow::MainWindow(QWidget *parent)
         if (layer == Layer::Mask && !doc_->inStroke())
             updateStatus();
     });
-    connect(doc_, &MaskDocument::edited, this, [this] {
-        updateStatus();
-        requestAutosave();
-    });
+    connect(doc_, &MaskDocument::edited, this, &MainWindow::updateStatus);
     connect(doc_, &MaskDocument::resetDone, this, &MainWindow::updateStatus);
-    connect(doc_->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
+    // Whatever the project file records: the title's mark and the recovery copy.
+    connect(workspace_, &Workspace::modifiedChanged, this, &MainWindow::updateTitle);
+    connect(workspace_, &Workspace::reviewChanged, this, &MainWindow::updateTitle);
+    connect(workspace_, &Workspace::projectEdited, this, &MainWindow::requestAutosave);
     connect(&completion_, &Job::progress, this, [this](long long done, long long total) {
         progress_->setRange(0, static_cast<int>(total));
         progress_->setValue(static_cast<int>(done));
@@ -165,17 +166,6 @@ MainWindow::MainWindow(QWidget *parent)
 
     createActions();
     createBatchDock();
-    // Generating or accepting variants changes what the project file records.
-    auto variantsChanged = [this] {
-        variantsModified_ = true;
-        updateTitle();
-        requestAutosave();
-    };
-    connect(gallery_, &VariantGallery::finished, this, [variantsChanged](bool cancelled) {
-        if (!cancelled)
-            variantsChanged();
-    });
-    connect(gallery_, &VariantGallery::acceptedChanged, this, variantsChanged);
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
     if (settings::windowGeometry.get().isEmpty())
@@ -205,13 +195,15 @@ QString MainWindow::chooseFile(const QString &title, const QString &filter)
     return path;
 }
 
-void MainWindow::openImage(const QString &path, const QString &maskPath)
+void MainWindow::openImage(const QString &path, const QString &maskPath) { loadImageFiles(path, maskPath, false); }
+
+void MainWindow::loadImageFiles(const QString &path, const QString &maskPath, bool asResult)
 {
     statusBar()->showMessage(tr("Loading %1...").arg(QDir::toNativeSeparators(path)));
     if (!load_.isRunning())   // restored when the newest load is done
         QApplication::setOverrideCursor(Qt::BusyCursor);
     // Latest wins: an image opened while another loads replaces it.
-    load_.start([path, maskPath](const JobControl &) { return loadFiles(path, maskPath); }, [this](LoadResult result) {
+    load_.start([path, maskPath](const JobControl &) { return loadFiles(path, maskPath); }, [this, asResult, maskPath](LoadResult result) {
         statusBar()->clearMessage();
         if (!result.error.isEmpty()) {
             showError(result.error);
@@ -219,15 +211,23 @@ void MainWindow::openImage(const QString &path, const QString &maskPath)
             return;
         }
         info_ = result.image->info;
-        projectPath_.clear();
-        className_ = QFileInfo(result.imagePath).dir().dirName();
         histogram_->setImage(result.image->image);
         const QString maskWarning = result.mask ? QString::fromStdString(result.mask->warning) : QString();
-        doc_->reset(std::move(result.image->image), result.mask ? std::move(result.mask->mask) : Mask(), result.imagePath);
+        Mask mask = result.mask ? std::move(result.mask->mask) : Mask();
+        if (asResult) {
+            // A query under review: the support waits in the workspace.
+            workspace_->openResult(std::move(result.image->image), std::move(mask), result.imagePath, result.mask ? maskPath : QString());
+            statusBar()->showMessage(tr("Reviewing %1: correct the mask and save it with Ctrl+Alt+S; Ctrl+Alt+Backspace goes back to the support.")
+                                         .arg(QFileInfo(result.imagePath).fileName()),
+                                     10000);
+        } else {
+            workspace_->openSupport(std::move(result.image->image), std::move(mask), result.imagePath,
+                                    QFileInfo(result.imagePath).dir().dirName());
+            addRecentFile(result.imagePath);
+        }
         updateTitle();
         if (!maskWarning.isEmpty())
             statusBar()->showMessage(tr("Warning: the mask beside the image: %1").arg(maskWarning), 12000);
-        addRecentFile(result.imagePath);
         if (!result.maskError.isEmpty())
             showError(tr("The image loaded, but its mask did not:\n%1").arg(result.maskError));
         emit loaded();
@@ -380,12 +380,14 @@ void MainWindow::updateStatus()
 void MainWindow::updateTitle()
 {
     QString name = tr("untitled");
-    if (!projectPath_.isEmpty())
-        name = QFileInfo(projectPath_).fileName();
-    else if (!doc_->imagePath().isEmpty())
-        name = QFileInfo(doc_->imagePath()).fileName();
+    if (!workspace_->projectPath().isEmpty())
+        name = QFileInfo(workspace_->projectPath()).fileName();
+    else if (!workspace_->supportPath().isEmpty())
+        name = QFileInfo(workspace_->supportPath()).fileName();
+    if (workspace_->isReviewing())
+        name = tr("%1 (reviewing; support: %2)").arg(QFileInfo(doc_->imagePath()).fileName(), name);
     setWindowTitle(tr("%1[*] - DifFSS Studio").arg(name));
-    setWindowModified(isModified());
+    setWindowModified(workspace_->isModified());
 }
 
 void MainWindow::showError(const QString &message)

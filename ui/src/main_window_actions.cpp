@@ -2,6 +2,7 @@
 // file about one thing).
 
 #include "diffss/ui/main_window.h"
+#include "diffss/ui/workspace.h"
 
 #include "diffss/mask_io.h"
 #include "diffss/mask_ops.h"
@@ -57,7 +58,7 @@ void MainWindow::createActions()
     });
     file->addSeparator();
     file->addAction(tr("&Save Project"), QKeySequence::Save, this, [this] {
-        const QString path = projectPath_.isEmpty() ? askProjectPath(tr("Save Project")) : projectPath_;
+        const QString path = workspace_->projectPath().isEmpty() ? askProjectPath(tr("Save Project")) : workspace_->projectPath();
         if (!path.isEmpty())
             saveProjectAs(path);
     });
@@ -93,7 +94,7 @@ void MainWindow::createActions()
         }
     });
     file->addAction(tr("Export &Results..."), this, [this] {
-        showExportDialog(this, batch_ ? batch_->outputFolder() : QString(), className_);
+        showExportDialog(this, batch_ ? batch_->outputFolder() : QString(), workspace_->className());
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);

@@ -5,10 +5,12 @@
 
 #include "diffss/mask_io.h"
 #include "diffss/ui/batch_panel.h"
+#include "diffss/ui/histogram_plot.h"
 #include "diffss/ui/insight_panel.h"
 #include "diffss/ui/prototype_map.h"
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/variant_gallery.h"
+#include "diffss/ui/workspace.h"
 
 #include <QAction>
 #include <QDockWidget>
@@ -21,17 +23,12 @@ namespace diffss::ui {
 
 void MainWindow::createBatchDock()
 {
-    batch_ = new BatchPanel(this);
+    batch_ = new BatchPanel(workspace_, this);
     auto *dock = new QDockWidget(tr("Batch"), this);
     dock->setObjectName(QStringLiteral("batchDock"));
     dock->setWidget(batch_);
     addDockWidget(Qt::RightDockWidgetArea, dock);
 
-    batch_->setSupportProvider([this]() -> std::optional<Shot> {
-        if (doc_->isEmpty() || doc_->mask().count() == 0)
-            return std::nullopt;
-        return Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false};
-    });
     connect(batch_, &BatchPanel::failed, this, &MainWindow::showError);
     connect(batch_, &BatchPanel::finished, this, [this](bool cancelled, int done, int failed) {
         statusBar()->showMessage(cancelled ? tr("Batch cancelled after %1 images").arg(done)
@@ -39,11 +36,6 @@ void MainWindow::createBatchDock()
                                  8000);
     });
     connect(batch_, &BatchPanel::resultActivated, this, &MainWindow::openResult);
-    // Opening anything else ends the review of a result.
-    connect(this, &MainWindow::loaded, this, [this] {
-        if (QFileInfo(doc_->imagePath()) != QFileInfo(reviewQuery_))
-            reviewQuery_.clear();
-    });
 
     if (auto *histogram = findChild<QDockWidget *>(QStringLiteral("histogramDock")))
         tabifyDockWidget(histogram, dock);
@@ -60,12 +52,16 @@ void MainWindow::createBatchDock()
     menu->addAction(tr("&Cancel Batch"), QKeySequence(tr("Ctrl+.")), batch_, &BatchPanel::cancel);
     menu->addSeparator();
     menu->addAction(tr("&Save Correction to Results"), QKeySequence(tr("Ctrl+Alt+S")), this, &MainWindow::saveCorrection);
+    QAction *back = menu->addAction(tr("&Back to the Support"), QKeySequence(tr("Ctrl+Alt+Backspace")), this, &MainWindow::returnToSupport);
+    back->setEnabled(false);
+    back->setStatusTip(tr("End the review: the support image and its mask come back to the canvas"));
+    connect(workspace_, &Workspace::reviewChanged, back, [this, back] { back->setEnabled(workspace_->isReviewing()); });
     menu->addAction(tr("&Add Current Image as Support"), QKeySequence(tr("Ctrl+Alt+A")), this, [this] {
         if (doc_->isEmpty() || doc_->mask().count() == 0) {
             showError(tr("Paint the object's mask first: a support is an image with its mask."));
             return;
         }
-        batch_->addSupport(Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false});
+        workspace_->addShot(Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false});
         statusBar()->showMessage(tr("%1 added: the support set has %2 shots").arg(QFileInfo(doc_->imagePath()).fileName()).arg(batch_->supports().size()),
                                  6000);
     });
@@ -73,22 +69,14 @@ void MainWindow::createBatchDock()
     viewMenu_->addAction(dock->toggleViewAction());
 
     // Variants: generated auxiliary supports of the image being annotated.
-    gallery_ = new VariantGallery(this);
+    gallery_ = new VariantGallery(workspace_, this);
     auto *variantsDock = new QDockWidget(tr("Variants"), this);
     variantsDock->setObjectName(QStringLiteral("variantsDock"));
     variantsDock->setWidget(gallery_);
     addDockWidget(Qt::RightDockWidgetArea, variantsDock);
     tabifyDockWidget(dock, variantsDock);
     dock->raise();
-    gallery_->setSupportProvider([this]() -> std::optional<VariantGallery::Support> {
-        if (doc_->isEmpty() || doc_->mask().count() == 0)
-            return std::nullopt;
-        return VariantGallery::Support{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), className_.toStdString()};
-    });
-    connect(doc_, &MaskDocument::edited, this, [this] { gallery_->supportChanged(doc_->mask()); });
-    connect(doc_, &MaskDocument::resetDone, this, [this] { gallery_->supportChanged(doc_->mask()); });
     connect(gallery_, &VariantGallery::failed, this, [this](const QString &m) { statusBar()->showMessage(m, 6000); });
-    batch_->setVariantProvider([this] { return gallery_->acceptedShots(); });
     menu->addSeparator();
     menu->addAction(tr("&Generate Variants"), QKeySequence(tr("Ctrl+G")), this, [this, variantsDock] {
         variantsDock->raise();
@@ -100,33 +88,15 @@ void MainWindow::createBatchDock()
 
 void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
 {
-    insight_ = new InsightPanel(this);
+    insight_ = new InsightPanel(workspace_, this);
     auto *dock = new QDockWidget(tr("Insight"), this);
     dock->setObjectName(QStringLiteral("insightDock"));
     dock->setWidget(insight_);
     addDockWidget(Qt::RightDockWidgetArea, dock);
     tabifyDockWidget(besides, dock);
     besides->raise();
-    insight_->setSourceProvider([this] {
-        InsightPanel::Sources s;
-        if (!doc_->isEmpty() && doc_->mask().count() > 0)
-            s.supports.push_back(Shot{doc_->image(), doc_->mask(), doc_->imagePath().toStdString(), false});
-        for (const Shot &shot : batch_->supports())   // supports added to the batch; the open image only once
-            if (s.supports.empty() || shot.name != s.supports.front().name)
-                s.supports.push_back(shot);
-        if (!gallery_->isStale()) {
-            s.variants = gallery_->variants();
-            for (std::size_t i = 0; i < s.variants.size(); ++i)
-                s.accepted.push_back(gallery_->isAccepted(static_cast<int>(i)));
-        }
-        s.results = batch_->results();
-        return s;
-    });
     connect(insight_, &InsightPanel::openRequested, this, &MainWindow::openResult);
-    // The gallery's flag: variants far from the real supports.
     connect(insight_, &InsightPanel::mapUpdated, this, [this] {
-        if (!gallery_->isStale())
-            gallery_->setDriftScores(insight_->variantDrift(gallery_->variants().size()));
         if (const auto n = insight_->map()->driftedVariants().size())
             statusBar()->showMessage(tr("%n variant(s) lie far from the real supports on the prototype map: check them in the "
                                         "Variants panel.", nullptr, static_cast<int>(n)),
@@ -155,28 +125,40 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
 
 void MainWindow::openResult(const QString &query, const QString &mask)
 {
-    if (!maybeSave())
+    // The support stays in the workspace: only a correction can be lost here.
+    if (!maybeSaveCorrection())
         return;
-    reviewQuery_ = mask.isEmpty() ? QString() : query;   // with a result mask it can be corrected and saved back
-    reviewMask_ = mask;
-    openImage(query, mask);
+    loadImageFiles(query, mask, true);
+}
+
+bool MainWindow::returnToSupport()
+{
+    if (!maybeSaveCorrection())
+        return false;
+    if (!workspace_->returnToSupport())
+        return false;
+    histogram_->setImage(doc_->image());
+    updateTitle();
+    statusBar()->showMessage(tr("Back to the support %1").arg(QFileInfo(workspace_->supportPath()).fileName()), 4000);
+    return true;
 }
 
 bool MainWindow::saveCorrection()
 {
-    if (reviewQuery_.isEmpty() || reviewMask_.isEmpty()) {
+    const QString query = workspace_->reviewQuery(), maskPath = workspace_->reviewMask();
+    if (query.isEmpty() || maskPath.isEmpty()) {
         showError(tr("No batch result is open: double-click one in the Batch panel first."));
         return false;
     }
     try {
-        saveMask(reviewMask_.toStdString(), doc_->mask());
+        saveMask(maskPath.toStdString(), doc_->mask());
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
         return false;
     }
-    batch_->markReviewed(reviewQuery_);
-    doc_->undoStack()->setClean();
-    statusBar()->showMessage(tr("Saved the corrected mask of %1").arg(QFileInfo(reviewQuery_).fileName()), 5000);
+    workspace_->markReviewed(query);
+    workspace_->correctionSaved();
+    statusBar()->showMessage(tr("Saved the corrected mask of %1").arg(QFileInfo(query).fileName()), 5000);
     return true;
 }
 

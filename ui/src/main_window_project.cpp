@@ -16,6 +16,7 @@
 #include "diffss/ui/mask_document.h"
 #include "diffss/ui/variant_gallery.h"
 #include "diffss/ui/settings.h"
+#include "diffss/ui/workspace.h"
 #include "file_filters.h"
 #include <QAction>
 #include <QActionGroup>
@@ -52,7 +53,7 @@ bool MainWindow::openProject(const QString &path)
 {
     if (!loadProjectFile(path))
         return false;
-    addRecentFile(projectPath_);
+    addRecentFile(workspace_->projectPath());
     return true;
 }
 
@@ -78,9 +79,8 @@ bool MainWindow::loadProjectFile(const QString &path)
     if (!loadProjectFileAs(path, located))
         return false;
     statusBar()->showMessage(tr("Image located: save the project to remember its new place."), 8000);
-    doc_->undoStack()->resetClean();
     // The new image path is a change the file does not hold yet.
-    setWindowModified(true);
+    workspace_->markUnsaved();
     return true;
 }
 
@@ -146,28 +146,16 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
         LoadedImage image = std::move(*result.image);
         info_ = image.info;
         histogram_->setImage(image.image);
-        doc_->reset(std::move(image.image), std::move(project.mask), QString::fromStdString(project.supportImage));
-        projectPath_ = QFileInfo(path).absoluteFilePath();
-        className_ = QString::fromStdString(project.className);
         opacity_->setValue(qRound(project.view.overlayOpacity * 100));
         outlineAction_->setChecked(project.view.outlineOnly);
         showMaskAction_->setChecked(project.view.maskVisible);
-        std::vector<Variant> variants;
-        std::vector<bool> accepted;
-        for (ProjectVariant &v : project.variants) {
-            Variant variant;
-            variant.image = std::move(v.image);
-            variant.mask = std::move(v.mask);
-            variant.generator = v.generator;
-            variant.control = parseControlType(v.control).value_or(ControlType::Segmentation);
-            variant.seed = v.seed;
-            variant.parameters = v.parameters;
-            variants.push_back(std::move(variant));
-            accepted.push_back(v.accepted);
-        }
-        gallery_->setVariants(std::move(variants), std::move(accepted));
-        variantsModified_ = false; // as the file has them
+        QStringList warnings;
+        for (const std::string &w : project.warnings)
+            warnings << QString::fromStdString(w);
+        workspace_->loadProject(std::move(project), std::move(image.image), path);
         updateTitle();
+        if (!warnings.isEmpty())
+            showError(tr("The project opened, but not all of it:\n%1").arg(warnings.join(QLatin1Char('\n'))));
         emit loaded();
         return true;
     } catch (const std::exception &e) {
@@ -177,28 +165,25 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
     }
 }
 
+ViewSettings MainWindow::viewSettings() const
+{
+    return {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
+}
+
+QString MainWindow::projectPath() const { return workspace_->projectPath(); }
+
 bool MainWindow::saveProjectAs(const QString &path)
 {
-    if (doc_->isEmpty())
+    if (!workspace_->hasSupport())
         return false;
-    Project project;
-    project.supportImage = doc_->imagePath().toStdString();
-    project.className = className_.toStdString();
-    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
-    project.mask = doc_->mask();
-    // Every variant is saved, also after the mask was edited (stale): each
-    // one keeps the mask it was made with, and it is the user's work.
-    project.variants = projectVariants();
     try {
-        saveProject(path.toStdString(), project);
+        saveProject(path.toStdString(), workspace_->toProject(viewSettings()));
     } catch (const std::exception &e) {
         showError(QString::fromStdString(e.what()));
         return false;
     }
-    projectPath_ = QFileInfo(path).absoluteFilePath();
     settings::lastFolder.set(QFileInfo(path).absolutePath());
-    doc_->undoStack()->setClean();
-    variantsModified_ = false;
+    workspace_->markSaved(path);
     updateTitle();
     statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
     return true;
@@ -206,19 +191,14 @@ bool MainWindow::saveProjectAs(const QString &path)
 
 void MainWindow::requestAutosave()
 {
-    if (doc_->isEmpty())
+    if (!workspace_->hasSupport())
         return;
     // At most one write runs. If the previous edit's write is still going,
     // wait for it instead of queueing: then a crash at any moment loses at
     // most the edit being written, never two (the recovery test checks this).
     if (autosave_.isRunning())
         autosave_.finishNow();
-    Project project;
-    project.supportImage = QFileInfo(doc_->imagePath()).absoluteFilePath().toStdString();
-    project.className = className_.toStdString();
-    project.view = {opacity_->value() / 100.0, canvas_->outlineOnly(), showMaskAction_->isChecked()};
-    project.mask = doc_->mask();
-    project.variants = projectVariants();
+    const Project project = workspace_->toProject(viewSettings());
     const QString path = recoveryPath();
     autosave_.start(
         [project, path](const JobControl &) {
@@ -251,8 +231,9 @@ void MainWindow::offerRecovery()
         return;
     }
     if (loadProjectFile(path)) {
-        projectPath_.clear(); // recovered work is unsaved until the user saves it
-        doc_->undoStack()->resetClean();
+        // Recovered work is unsaved until the user saves it.
+        workspace_->forgetProjectPath();
+        workspace_->markUnsaved();
         updateTitle();
         return;
     }
@@ -279,34 +260,36 @@ void MainWindow::removeRecoveryFiles(const QString &path)
     QFile::remove(path);
     QFile::remove(QString::fromStdString(projectMaskPath(path.toStdString())));
     QDir(QString::fromStdString(projectVariantsDir(path.toStdString()))).removeRecursively();
+    QDir(QString::fromStdString(projectShotsDir(path.toStdString()))).removeRecursively();
 }
 
-bool MainWindow::isModified() const { return !doc_->undoStack()->isClean() || variantsModified_; }
-
-std::vector<ProjectVariant> MainWindow::projectVariants() const
+bool MainWindow::maybeSaveCorrection()
 {
-    std::vector<ProjectVariant> out;
-    for (std::size_t i = 0; i < gallery_->variants().size(); ++i) {
-        const Variant &v = gallery_->variants()[i];
-        if (!v.image.isNull())
-            out.push_back({v.image, v.mask, v.generator, toString(v.control), v.seed, v.parameters, gallery_->isAccepted(static_cast<int>(i))});
-    }
-    return out;
+    if (!workspace_->correctionModified())
+        return true;
+    const QString name = QFileInfo(workspace_->reviewQuery()).fileName();
+    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"),
+                                             tr("The correction of %1 is not saved to the results. Save it?").arg(name),
+                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel)
+        return false;
+    return answer == QMessageBox::Discard || saveCorrection();
 }
 
 bool MainWindow::maybeSave()
 {
-    if (!isModified())
+    if (!maybeSaveCorrection())
+        return false;
+    if (!workspace_->isModified())
         return true;
-    const QString what = doc_->undoStack()->isClean() ? tr("The variants have unsaved changes (generated or accepted).")
-                         : variantsModified_          ? tr("The mask and the variants have unsaved changes.")
-                                                      : tr("The mask has unsaved changes.");
-    const auto answer = QMessageBox::warning(this, tr("DifFSS Studio"), what + QLatin1Char(' ') + tr("Save the project?"),
-                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    const auto answer = QMessageBox::warning(
+        this, tr("DifFSS Studio"),
+        tr("The project has unsaved changes (the support's mask, its variants or shots). Save the project?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     if (answer == QMessageBox::Cancel)
         return false;
     if (answer == QMessageBox::Save) {
-        const QString path = projectPath_.isEmpty() ? askProjectPath(tr("Save Project")) : projectPath_;
+        const QString path = workspace_->projectPath().isEmpty() ? askProjectPath(tr("Save Project")) : workspace_->projectPath();
         return !path.isEmpty() && saveProjectAs(path);
     }
     return true;

@@ -3,6 +3,7 @@
 // main_window_actions.cpp to keep each file about one thing).
 
 #include "diffss/ui/main_window.h"
+#include "diffss/ui/workspace.h"
 
 #include "diffss/ui/canvas.h"
 #include "diffss/ui/mask_colour.h"
@@ -181,13 +182,13 @@ void MainWindow::showShortcuts()
 
 QString MainWindow::suggestedProjectPath() const
 {
-    if (!projectPath_.isEmpty())
-        return projectPath_;
-    const QFileInfo image(doc_->imagePath());
+    if (!workspace_->projectPath().isEmpty())
+        return workspace_->projectPath();
+    const QFileInfo image(workspace_->supportPath());
     QString folder = settings::lastFolder.get();
     if (folder.isEmpty() || !QFileInfo(folder).isDir())
-        folder = doc_->imagePath().isEmpty() ? QDir::homePath() : image.absolutePath();
-    if (doc_->imagePath().isEmpty())
+        folder = workspace_->supportPath().isEmpty() ? QDir::homePath() : image.absolutePath();
+    if (workspace_->supportPath().isEmpty())
         return QDir(folder).filePath(tr("untitled") + QStringLiteral(".diffss"));
     // Data sets number their images (FSS-1000: duck/1.jpg): the folder makes
     // such a name say what it holds.

@@ -5,6 +5,7 @@
 
 #include "diffss/ui/diffusion_dialog.h"
 #include "diffss/ui/qimage_convert.h"
+#include "diffss/ui/workspace.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -57,8 +58,8 @@ constexpr int kErrorLines = 8;   // more go to the tooltip (a weights mismatch l
 
 } // namespace
 
-VariantGallery::VariantGallery(QWidget *parent)
-    : QWidget(parent), generator_(new QComboBox(this)), models_(new QPushButton(tr("Models..."), this)), control_(new QComboBox(this)),
+VariantGallery::VariantGallery(Workspace *workspace, QWidget *parent)
+    : QWidget(parent), workspace_(workspace), generator_(new QComboBox(this)), models_(new QPushButton(tr("Models..."), this)), control_(new QComboBox(this)),
       prompt_(new QLineEdit(this)), className_(new QLineEdit(this)), count_(new QSpinBox(this)), seed_(new QSpinBox(this)), generate_(new QPushButton(tr("Generate"), this)),
       cancel_(new QPushButton(tr("Cancel"), this)), progress_(new QProgressBar(this)), status_(new QLabel(this)),
       grid_(new QGridLayout), gridHost_(new QWidget(this))
@@ -122,6 +123,22 @@ VariantGallery::VariantGallery(QWidget *parent)
     });
     connect(&job_, &Job::cancelled, this, [this] { finishRun(nullptr, {}); });
     connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(nullptr, error); });
+
+    className_->setText(workspace_->className());
+    connect(className_, &QLineEdit::editingFinished, this, [this] { workspace_->setClassName(className_->text().trimmed()); });
+    connect(workspace_, &Workspace::classNameChanged, this, [this](const QString &name) {
+        if (className_->text() != name)
+            className_->setText(name);
+    });
+    connect(workspace_, &Workspace::supportChanged, this, &VariantGallery::supportChanged);
+    connect(workspace_, &Workspace::variantsChanged, this, &VariantGallery::variantsReplaced);
+    connect(workspace_, &Workspace::driftChanged, this, &VariantGallery::rebuildGrid);
+    connect(workspace_, &Workspace::acceptedChanged, this, &VariantGallery::acceptedChanged);
+    connect(workspace_, &Workspace::staleChanged, this, [this](bool stale) {
+        if (stale && !isRunning())
+            status_->setText(tr("The mask changed after these variants were made: generate them again to use them."));
+        rebuildGrid();
+    });
 }
 
 void VariantGallery::finishRun(Outcome *o, const QString &error)
@@ -142,95 +159,77 @@ void VariantGallery::finishRun(Outcome *o, const QString &error)
         if (o->indices.size() == o->variants.size()) {
             // Whether this was a new set or a reseed is recorded by the run,
             // not guessed from sizes (the count may have changed meanwhile).
+            applying_ = true;
             if (o->full) {
-                variants_.assign(o->variants.size(), {});
-                accepted_.assign(o->variants.size(), true);
+                workspace_->setVariants(std::move(o->variants), {}, runSupport_);
+            } else {
+                for (std::size_t i = 0; i < o->indices.size(); ++i)   // a reseeded slot that still exists
+                    workspace_->replaceVariant(static_cast<std::size_t>(o->indices[i]), std::move(o->variants[i]));
             }
-            for (std::size_t i = 0; i < o->indices.size(); ++i) {
-                const auto index = static_cast<std::size_t>(o->indices[i]);
-                if (index < variants_.size()) // a reseeded slot that still exists
-                    variants_[index] = std::move(o->variants[i]);
-            }
-            drift_.clear();
+            applying_ = false;
             if (!o->control.isNull())
                 controlMap_ = o->control;
-            stale_ = false;
             status_->setText(tr("%n variant(s) by the %1 generator. Untick the ones that do not look like the object.", nullptr,
-                                static_cast<int>(variants_.size()))
+                                static_cast<int>(variants().size()))
                                  .arg(generator_->currentData().toString()));
         }
     } else {
         status_->setText(tr("Generation cancelled."));
         status_->setToolTip(QString());
     }
+    runSupport_.reset();
     rebuildGrid();
     emit finished(cancelled);
-    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
 }
 
 VariantGallery::~VariantGallery() = default;
 
-void VariantGallery::setSupportProvider(std::function<std::optional<Support>()> provider) { provider_ = std::move(provider); }
 void VariantGallery::setCount(int n) { count_->setValue(n); }
 void VariantGallery::setSeed(std::uint64_t seed) { seed_->setValue(static_cast<int>(seed)); }
 void VariantGallery::setControl(ControlType type) { control_->setCurrentIndex(control_->findData(static_cast<int>(type))); }
-void VariantGallery::setClassName(const QString &name) { className_->setText(name); }
+void VariantGallery::setClassName(const QString &name) { workspace_->setClassName(name); }
 bool VariantGallery::isRunning() const { return job_.isRunning(); }
 
-void VariantGallery::setVariants(std::vector<Variant> variants, std::vector<bool> accepted)
+void VariantGallery::variantsReplaced()
 {
-    if (isRunning()) {   // the project's variants replace whatever the run would bring
+    if (applying_)
+        return;
+    if (isRunning()) {   // the new variants (a project opened) replace whatever the run would bring
         job_.abandon();
         restart_ = false;
+        runSupport_.reset();
         generate_->setEnabled(true);
         cancel_->setEnabled(false);
         progress_->setVisible(false);
         emit finished(true);
     }
-    support_ = provider_ ? provider_() : std::nullopt;
-    accepted.resize(variants.size(), true);
-    variants_ = std::move(variants);
-    drift_.clear();
-    accepted_ = std::move(accepted);
     controlMap_ = Image();
-    stale_ = false;
     status_->setToolTip(QString());
-    status_->setText(variants_.empty() ? QString() : tr("%n variant(s) from the project.", nullptr, static_cast<int>(variants_.size())));
+    const int n = static_cast<int>(variants().size());
+    status_->setText(n == 0 ? QString() : tr("%n variant(s) from the project.", nullptr, n));
     rebuildGrid();
-    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
 }
 
-bool VariantGallery::isAccepted(int index) const
-{
-    return index >= 0 && static_cast<std::size_t>(index) < accepted_.size() && accepted_[static_cast<std::size_t>(index)];
-}
+const std::vector<Variant> &VariantGallery::variants() const { return workspace_->variants(); }
+
+bool VariantGallery::isAccepted(int index) const { return index >= 0 && workspace_->isAccepted(static_cast<std::size_t>(index)); }
 
 void VariantGallery::setAccepted(int index, bool accepted)
 {
-    if (index < 0 || static_cast<std::size_t>(index) >= accepted_.size())
-        return;
-    accepted_[static_cast<std::size_t>(index)] = accepted;
-    emit acceptedChanged(static_cast<int>(acceptedShots().size()));
+    if (index >= 0)
+        workspace_->setAccepted(static_cast<std::size_t>(index), accepted);
 }
 
-std::vector<Shot> VariantGallery::acceptedShots() const
-{
-    std::vector<Shot> shots;
-    if (stale_ || !support_)
-        return shots;
-    for (std::size_t i = 0; i < variants_.size(); ++i)
-        if (accepted_[i] && !variants_[i].image.isNull())
-            shots.push_back(Shot{variants_[i].image, variants_[i].mask,
-                                 support_->name + "#" + variants_[i].generator + std::to_string(i + 1), true});
-    return shots;
-}
+bool VariantGallery::isStale() const { return workspace_->variantsStale(); }
+
+std::vector<Shot> VariantGallery::acceptedShots() const { return workspace_->acceptedShots(); }
 
 GenerationRequest VariantGallery::request(std::uint64_t seed, int count) const
 {
     GenerationRequest r;
-    r.support = support_->image;
-    r.mask = support_->mask;
-    r.className = className_->text().isEmpty() ? support_->className : className_->text().toStdString();
+    r.support = runSupport_->image;
+    r.mask = runSupport_->mask;
+    r.className = className_->text().trimmed().toStdString();
     r.prompt = prompt_->text().toStdString();
     r.control = static_cast<ControlType>(control_->currentData().toInt());
     r.count = count;
@@ -242,25 +241,28 @@ void VariantGallery::generate()
 {
     if (isRunning())
         return;
-    support_ = provider_ ? provider_() : std::nullopt;
-    if (!support_) {
+    runSupport_ = workspace_->support();
+    if (!runSupport_) {
         showError(tr("Open an image and paint its mask first: variants keep the support's mask."));
         return;
     }
-    if (className_->text().isEmpty())
-        className_->setText(QString::fromStdString(support_->className));
+    workspace_->setClassName(className_->text().trimmed());
     std::vector<int> all(static_cast<std::size_t>(count_->value()));
     for (std::size_t i = 0; i < all.size(); ++i)
         all[i] = static_cast<int>(i);
-    variants_.clear();
-    drift_.clear();
-    accepted_.clear();
     start(all, static_cast<std::uint64_t>(seed_->value()), true);
 }
 
 void VariantGallery::regenerate(int index)
 {
-    if (isRunning() || !support_ || index < 0 || static_cast<std::size_t>(index) >= variants_.size())
+    if (isRunning() || index < 0 || static_cast<std::size_t>(index) >= variants().size())
+        return;
+    if (isStale()) {
+        showError(tr("The mask changed after these variants were made: generate them again instead."));
+        return;
+    }
+    runSupport_ = workspace_->support();
+    if (!runSupport_)
         return;
     // A seed no earlier generation of this gallery used.
     start({index}, variantSeed(static_cast<std::uint64_t>(seed_->value()) ^ 0x5eedull, static_cast<int>(++reseeds_ * 64 + index)), false);
@@ -335,18 +337,16 @@ void VariantGallery::showError(const QString &message)
     emit failed(message);
 }
 
-void VariantGallery::supportChanged(const Mask &current)
+void VariantGallery::supportChanged()
 {
-    if (!support_ || current == support_->mask)
+    // A run on a mask that is no longer the support's starts over on the new one.
+    if (!isRunning() || !runSupport_ || restart_)
         return;
-    if (isRunning()) {
-        restart_ = true;
-        cancel();
-    } else if (!variants_.empty()) {
-        stale_ = true;
-        status_->setText(tr("The mask changed after these variants were made: generate them again to use them."));
-        emit acceptedChanged(0);
-    }
+    const std::optional<Shot> now = workspace_->support();
+    if (now && now->name == runSupport_->name && now->mask == runSupport_->mask)
+        return;
+    restart_ = true;
+    cancel();
 }
 
 void VariantGallery::start(std::vector<int> indices, std::uint64_t seed, bool full)
@@ -389,9 +389,11 @@ void VariantGallery::rebuildGrid()
         delete item->widget();
         delete item;
     }
-    if (variants_.empty())
+    const std::vector<Variant> &variants = workspace_->variants();
+    const std::vector<double> &drift = workspace_->drift();
+    if (variants.empty())
         return;
-    auto tile = [this](const Image &image, const QString &caption, int index) {
+    auto tile = [this, &drift](const Image &image, const QString &caption, int index) {
         auto *w = new QWidget(gridHost_);
         auto *v = new QVBoxLayout(w);
         v->setContentsMargins(2, 2, 2, 2);
@@ -399,8 +401,8 @@ void VariantGallery::rebuildGrid()
         picture->setPixmap(thumbnail(image));
         picture->setToolTip(caption);
         v->addWidget(picture);
-        if (index >= 0 && static_cast<std::size_t>(index) < drift_.size() && drift_[static_cast<std::size_t>(index)] > kDriftThreshold) {
-            auto *flag = new QLabel(tr("Far from the support (drift %1)").arg(drift_[static_cast<std::size_t>(index)], 0, 'f', 1), w);
+        if (index >= 0 && static_cast<std::size_t>(index) < drift.size() && drift[static_cast<std::size_t>(index)] > kDriftThreshold) {
+            auto *flag = new QLabel(tr("Far from the support (drift %1)").arg(drift[static_cast<std::size_t>(index)], 0, 'f', 1), w);
             flag->setObjectName(QStringLiteral("drift%1").arg(index));
             flag->setStyleSheet(QStringLiteral("color: %1; font-weight: bold").arg(plotstyle::warning().name()));
             flag->setToolTip(tr("On the prototype map this variant lies far from the real supports: the generator may have drawn "
@@ -428,8 +430,8 @@ void VariantGallery::rebuildGrid()
     int cell = 0;
     if (!controlMap_.isNull())
         grid_->addWidget(tile(controlMap_, tr("control: %1").arg(control_->currentText()), -1), 0, cell++);
-    for (std::size_t i = 0; i < variants_.size(); ++i) {
-        const Variant &v = variants_[i];
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+        const Variant &v = variants[i];
         QStringList params;
         for (const auto &[key, value] : v.parameters)
             params << QStringLiteral("%1 %2").arg(QString::fromStdString(key), QString::fromStdString(value));
@@ -439,17 +441,12 @@ void VariantGallery::rebuildGrid()
     }
 }
 
-void VariantGallery::setDriftScores(std::vector<double> scores)
-{
-    drift_ = std::move(scores);
-    rebuildGrid();
-}
-
 std::vector<int> VariantGallery::driftFlagged() const
 {
     std::vector<int> out;
-    for (std::size_t i = 0; i < drift_.size() && i < variants_.size(); ++i)
-        if (drift_[i] > kDriftThreshold)
+    const std::vector<double> &drift = workspace_->drift();
+    for (std::size_t i = 0; i < drift.size() && i < variants().size(); ++i)
+        if (drift[i] > kDriftThreshold)
             out.push_back(static_cast<int>(i));
     return out;
 }

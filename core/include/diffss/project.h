@@ -32,15 +32,28 @@ struct ProjectVariant {
     bool accepted = true;
 };
 
+// An extra real shot of the support set (another image with its mask): the
+// image stays where it is, its mask is written beside the project file in
+// `<project name>.shots/<i>.png`.
+struct ProjectShot {
+    std::string imagePath;   // absolute once loaded
+    Image image;
+    Mask mask;
+};
+
 struct Project {
-    // 2 added variants; files of schema 1 still load.
-    static constexpr int kSchemaVersion = 2;
+    // 2 added variants, 3 extra shots; files of older schemas still load.
+    static constexpr int kSchemaVersion = 3;
 
     std::string supportImage;   // absolute once loaded
     std::string className;
     ViewSettings view;
     Mask mask;                  // null: no mask yet
     std::vector<ProjectVariant> variants;
+    std::vector<ProjectShot> shots;
+    // What loading had to leave out (an extra shot whose image is gone),
+    // one sentence each naming the file; the rest of the project loaded.
+    std::vector<std::string> warnings;
 };
 
 // The mask file that belongs to a project file.
@@ -67,6 +80,9 @@ void moveProject(const std::string &path, const std::string &newPath);
 
 // The folder a project's variants are written to.
 std::string projectVariantsDir(const std::string &projectPath);
+
+// The folder the masks of a project's extra shots are written to.
+std::string projectShotsDir(const std::string &projectPath);
 
 // Writes the mask and the variants, then the JSON, each file atomically: a
 // failure leaves the previous project's JSON as it was. Throws IoError.

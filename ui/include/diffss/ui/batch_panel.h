@@ -23,33 +23,33 @@ class QTabWidget;
 namespace diffss::ui {
 
 class BatchStats;
+class Workspace;
 
 // Batch segmentation of a query folder, and the review queue of its results.
 //
-// Run: the support set is the list of shots added with addSupport(); when
-// it is empty, the image being annotated (from the provider) becomes its
-// first shot. A worker thread creates the segmenter
+// Run: the workspace's shots as they are when the run starts (the support
+// with its current mask, the extra shots, the accepted variants). A worker thread creates the segmenter
 // (the built-in one, or a TorchScript model), prepares it and runs the batch:
 // the model and its device never leave that thread; only images, masks and
 // records come back. Progress shows done/total, images per second and the
 // time left; Cancel stops within the current image. Results appear as
 // thumbnails sorted by confidence, least certain first: that is the review
-// order. Double-click opens one for correction.
+// order. Double-click opens one for correction. The results and what was
+// reviewed live in the Workspace.
 class BatchPanel : public QWidget {
     Q_OBJECT
 
 public:
-    explicit BatchPanel(QWidget *parent = nullptr);
+    explicit BatchPanel(Workspace *workspace, QWidget *parent = nullptr);
     ~BatchPanel() override;
 
-    // Called when a run starts: the current support (image with its mask), or
-    // nullopt with nothing to segment from.
-    void setSupportProvider(std::function<std::optional<Shot>()> provider);
-    // Generated variants to add to every run (accepted in the Variants panel).
-    void setVariantProvider(std::function<std::vector<Shot>()> provider);
+    // The workspace's real shots (the support and the extra shots).
     void addSupport(Shot shot);
     void clearSupports();
-    const std::vector<Shot> &supports() const { return shots_; }
+    std::vector<Shot> supports() const;
+    // The shots the last run started with (real and generated).
+    int lastRunShots() const { return lastRunShots_; }
+    int lastRunGenerated() const { return lastRunGenerated_; }
 
     void setQueryFolder(const QString &dir);
     QString queryFolder() const;
@@ -67,7 +67,7 @@ public:
 
     // A result the user corrected and saved: kept by later re-runs.
     void markReviewed(const QString &query);
-    bool isReviewed(const QString &query) const { return reviewed_.count(query.toStdString()) > 0; }
+    bool isReviewed(const QString &query) const;
 
     // The results so far in review order (least confident first; failures first of all).
     std::vector<BatchItem> results() const;
@@ -85,16 +85,14 @@ signals:
     void resultActivated(const QString &query, const QString &mask);
 
 private:
-    void addResult(const BatchItem &item);
+    void showResult(const BatchItem &item);   // a result the workspace received
+    void showReviewed(const QString &query);
     void updateSupportsLabel();
     void takeResults();   // what the run has handed over so far
     void finishRun(bool cancelled, const QString &error);
 
-    std::function<std::optional<Shot>()> provider_;
-    std::function<std::vector<Shot>()> variants_;
-    std::vector<Shot> shots_;
-    std::set<std::string> reviewed_;
-    std::vector<BatchItem> items_;
+    Workspace *workspace_;
+    int lastRunShots_ = 0, lastRunGenerated_ = 0;
 
     QLineEdit *queries_;
     QLineEdit *output_;

@@ -25,12 +25,13 @@ namespace diffss::ui {
 class EvaluationView;
 class ExperimentPanel;
 class PrototypeMap;
+class Workspace;
 
 class InsightPanel : public QWidget {
     Q_OBJECT
 
 public:
-    // What the map shows, collected on the GUI thread when it is updated.
+    // What the map shows, collected from the workspace on the GUI thread when it is updated.
     struct Sources {
         std::vector<Shot> supports;          // real supports (the annotated image first)
         std::vector<Variant> variants;
@@ -39,11 +40,11 @@ public:
     };
     static constexpr int kMaxQueries = 300;  // the map samples at most this many predicted queries
 
-    explicit InsightPanel(QWidget *parent = nullptr);
+    explicit InsightPanel(Workspace *workspace, QWidget *parent = nullptr);
     ~InsightPanel() override;
 
-    void setSourceProvider(std::function<Sources()> provider);
-    // Recomputes the prototypes (worker) and redraws the map.
+    // Recomputes the prototypes (worker) and redraws the map; the variants'
+    // drift scores go to the workspace.
     void updateMap();
     // Scores the batch in `outputFolder` against the masks beside the
     // queries, or in `truthFolder` when set (worker); shows the Evaluation tab.
@@ -82,7 +83,9 @@ private:
         QString queryFolder;
     };
 
-    std::function<Sources()> sources_;
+    Sources sources() const;
+
+    Workspace *workspace_;
     QTabWidget *tabs_;
     PrototypeMap *map_;
     QLabel *mapStatus_;

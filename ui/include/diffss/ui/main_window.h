@@ -28,10 +28,13 @@ class InsightPanel;
 class Canvas;
 class HistogramPlot;
 class MaskDocument;
+class Workspace;
 
-// The studio's window: the support image, its mask and scribbles on the
-// canvas, the project file and its autosaved recovery copy. Files load and
-// "complete mask" runs on worker threads; errors name the file and the problem.
+// The studio's window: composes the Workspace (the model of the work) with
+// the canvas and the panels that show it, and runs what needs the window:
+// loading files and projects on workers, the project file and its autosaved
+// recovery copy, and the prompts before anything unsaved would be lost.
+// Errors name the file and the problem.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
@@ -61,6 +64,7 @@ public:
     // Where the studio looks for ISNet: the models folder of Settings.
     static QString isnetPath();
 
+    Workspace *workspace() const { return workspace_; }
     MaskDocument *document() const { return doc_; }
     BatchPanel *batchPanel() const { return batch_; }
     VariantGallery *variantGallery() const { return gallery_; }
@@ -68,11 +72,17 @@ public:
     // Writes the mask being edited back to the open batch result's mask file
     // and marks that result reviewed. False (with an error shown) otherwise.
     bool saveCorrection();
+    // Opens a query with its result mask for review (Batch and Insight
+    // panels); the support stays in the workspace, untouched. Asks first
+    // when a correction would be lost. loaded() or loadFailed() follows.
+    void openResult(const QString &query, const QString &mask);
+    // Ends the review: the support is back in the canvas.
+    bool returnToSupport();
     Canvas *canvas() const { return canvas_; }
     const Image &image() const;
     const Mask &mask() const;
     QString imagePath() const;
-    QString projectPath() const { return projectPath_; }
+    QString projectPath() const;
 
     // Where the recovery copy of the session is written after every edit.
     static QString recoveryPath();
@@ -93,8 +103,8 @@ private:
     void createActions();
     void createBatchDock();
     void createInsightDock(QDockWidget *besides, QMenu *menu);
-    // Opens a query with its result mask for review (Batch and Insight panels).
-    void openResult(const QString &query, const QString &mask);
+    // Loads an image on a worker, then hands it to `apply` on the GUI thread.
+    void loadImageFiles(const QString &path, const QString &maskPath, bool asResult);
     void showError(const QString &message);
     void updateStatus();
     void updateTitle();
@@ -108,11 +118,11 @@ private:
     void addRecentFile(const QString &path);
     void rebuildRecentMenu();
     void cleanUpMask(const CleanupOptions &options);
+    // Asks before unsaved work would be lost: a correction of a reviewed
+    // result, then the project. False when the user cancels.
     bool maybeSave();
-    // The mask or the variants differ from the saved project.
-    bool isModified() const;
-    std::vector<ProjectVariant> projectVariants() const;
-    bool variantsModified_ = false; // generated or accepted since the last save or load
+    bool maybeSaveCorrection();
+    ViewSettings viewSettings() const;
     QString chooseFile(const QString &title, const QString &filter);
     // View > Mask Outline and Mask Colour, and the zoom read-out (main_window_view.cpp).
     void createMaskViewActions(QMenu *view);
@@ -123,7 +133,8 @@ private:
     QString askProjectPath(const QString &title);
     QString suggestedProjectPath() const;
 
-    MaskDocument *doc_;
+    Workspace *workspace_;
+    MaskDocument *doc_;   // the workspace's document
     Canvas *canvas_;
     HistogramPlot *histogram_;
     QLabel *imageLabel_;
@@ -138,14 +149,10 @@ private:
     BatchPanel *batch_ = nullptr;
     VariantGallery *gallery_ = nullptr;
     InsightPanel *insight_ = nullptr;
-    QString reviewQuery_;   // the batch result open for correction, if any
-    QString reviewMask_;
     QAction *showMaskAction_ = nullptr;
     QAction *outlineAction_ = nullptr;
 
     ImageInfo info_;
-    QString projectPath_;
-    QString className_;
     Job completion_{this};
     Job autosave_{this};   // one write at a time: the next edit's write waits for it (finishNow)
     Job load_{this, Job::Mode::LatestWins};

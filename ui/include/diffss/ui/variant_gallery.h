@@ -21,6 +21,8 @@ class QSpinBox;
 
 namespace diffss::ui {
 
+class Workspace;
+
 // The Variants panel: generate N auxiliary supports of the support (image +
 // mask) with a generator and control type, look at them beside their control
 // map, accept or reject each, regenerate one with a new seed. Generation runs
@@ -29,22 +31,15 @@ namespace diffss::ui {
 // are extra shots for the batch (they reuse the support's mask, moved with
 // any geometry the generator applied). The diffusion generator is built from
 // the settings (Diffusion Models dialog) and kept across runs: it holds the
-// loaded weights; its progress counts sampling steps.
+// loaded weights; its progress counts sampling steps. The variants, their
+// accepted and drift state live in the Workspace; this panel shows them and
+// makes new ones from the workspace's support.
 class VariantGallery : public QWidget {
     Q_OBJECT
 
 public:
-    struct Support {
-        Image image;
-        Mask mask;
-        std::string name;
-        std::string className;
-    };
-
-    explicit VariantGallery(QWidget *parent = nullptr);
+    explicit VariantGallery(Workspace *workspace, QWidget *parent = nullptr);
     ~VariantGallery() override;
-
-    void setSupportProvider(std::function<std::optional<Support>()> provider);
 
     void setCount(int n);
     void setSeed(std::uint64_t seed);
@@ -72,22 +67,14 @@ public:
     void regenerate(int index);
     void cancel();
     bool isRunning() const;
-    // The support's mask may have changed: if it differs from the one the
-    // variants were made from, a running generation starts over and finished
-    // variants are marked stale.
-    void supportChanged(const Mask &current);
 
-    const std::vector<Variant> &variants() const { return variants_; }
-    // Shows variants made earlier (from a project) for the current support.
-    void setVariants(std::vector<Variant> variants, std::vector<bool> accepted);
+    // The workspace's variants (shortcuts for its functions).
+    const std::vector<Variant> &variants() const;
     bool isAccepted(int index) const;
     void setAccepted(int index, bool accepted);
-    bool isStale() const { return stale_; }
-    // Drift scores from the prototype map (one per variant, -1 for none):
-    // variants above diffss::kDriftThreshold are flagged on their tiles.
-    void setDriftScores(std::vector<double> scores);
+    bool isStale() const;
+    // Variants above diffss::kDriftThreshold are flagged on their tiles.
     std::vector<int> driftFlagged() const;
-    // The accepted variants as shots (generated = true); none while stale.
     std::vector<Shot> acceptedShots() const;
 
 signals:
@@ -101,12 +88,14 @@ private:
     void rebuildGrid();
     GenerationRequest request(std::uint64_t seed, int count) const;
     void showError(const QString &message);
+    // The workspace's support changed: a run on the old mask starts over.
+    void supportChanged();
+    // The workspace's variants changed (a project was opened, another image).
+    void variantsReplaced();
 
-    std::function<std::optional<Support>()> provider_;
-    std::optional<Support> support_;      // the support the variants were made from
-    std::vector<Variant> variants_;
-    std::vector<double> drift_;
-    std::vector<bool> accepted_;
+    Workspace *workspace_;
+    std::optional<Shot> runSupport_;   // the support of the run in progress
+    bool applying_ = false;            // this panel is writing to the workspace
     Image controlMap_;
 
     QComboBox *generator_;
@@ -130,7 +119,6 @@ private:
     bool cancelRequested_ = false;   // cancel() was asked for during the run in progress
     bool restart_ = false;
     bool diffusionRun_ = false;   // the run in progress counts sampling steps
-    bool stale_ = false;     // the support's mask changed after the variants were made
     std::uint64_t reseeds_ = 0;
     struct Outcome {
         std::vector<int> indices;
