@@ -19,6 +19,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QCheckBox>
+#include <QDialog>
+#include <QLabel>
 #include <QListWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -211,6 +214,38 @@ private slots:
         QVERIFY(after[3].seed != before[3].seed);
     }
 
+    // A rejected variant is drawn faded; a double-click shows one at full size with its mask.
+    void rejectedVariantsFadeAndOpenAtFullSize()
+    {
+        auto window = openStudio(support());
+        QVERIFY(window);
+        ui::VariantGallery *gallery = window->variantGallery();
+        gallery->setCount(2);
+        QVERIFY(generate(gallery));
+        auto *accept1 = gallery->findChild<QCheckBox *>("accept1");
+        auto *picture0 = gallery->findChild<QLabel *>("picture0");
+        auto *picture1 = gallery->findChild<QLabel *>("picture1");
+        QVERIFY(accept1 && picture0 && picture1);
+        QVERIFY(!picture1->graphicsEffect());
+        accept1->setChecked(false);
+        QVERIFY(!gallery->isAccepted(1));
+        QVERIFY(picture1->graphicsEffect());
+        QVERIFY(!picture0->graphicsEffect());
+        QCOMPARE(window->workspace()->acceptedShots().size(), std::size_t(1));
+
+        QTest::mouseDClick(picture0, Qt::LeftButton);
+        QDialog *full = nullptr;
+        QTRY_VERIFY((full = gallery->findChild<QDialog *>("variantFullSize")) && full->isVisible());
+        QLabel *shown = nullptr;
+        for (QLabel *l : full->findChildren<QLabel *>())
+            if (!l->pixmap().isNull())
+                shown = l;
+        QVERIFY(shown);
+        const Variant &v = gallery->variants()[0];
+        QCOMPARE(shown->pixmap().size(), QSize(v.image.width(), v.image.height()));
+        full->close();
+    }
+
     // A file dropped on the canvas replaces the image only after asking.
     void droppingAFileAsksFirst()
     {
@@ -287,6 +322,8 @@ private slots:
         QVERIFY(loaded.wait(10000));
         const QString first = window->imagePath();
         const QString maskPath = window->workspace()->reviewMask();
+        QListWidgetItem *firstItem = list->item(0);
+        const qint64 before = firstItem->icon().pixmap(64).cacheKey();
         const Mask corrected = leftHalf(window->mask());
         Mask marked = corrected;
         marked.set(0, 0, true);
@@ -302,6 +339,9 @@ private slots:
         QVERIFY(loadMask(maskPath.toStdString()).mask == marked);
         QVERIFY(panel->isReviewed(first));
         QVERIFY(window->imagePath() != first);
+        // Its thumbnail shows the correction now, and says it was reviewed.
+        QVERIFY(firstItem->text().startsWith(QStringLiteral("\u2713 ")));
+        QVERIFY(firstItem->icon().pixmap(64).cacheKey() != before);
     }
 };
 

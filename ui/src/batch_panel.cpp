@@ -2,6 +2,8 @@
 
 #include "diffss/torchscript_segmenter.h"
 #include "diffss/ui/batch_stats.h"
+#include "diffss/ui/mask_document.h"
+#include "diffss/ui/plot_style.h"
 #include "diffss/ui/qimage_convert.h"
 #include "diffss/ui/settings.h"
 #include "diffss/ui/workspace.h"
@@ -95,7 +97,7 @@ BatchPanel::BatchPanel(Workspace *workspace, QWidget *parent)
     buttons->addWidget(clear);
     cancel_->setEnabled(false);
     progress_->setFormat(tr("%v / %m"));
-    progress_->setValue(0);
+    progress_->setVisible(false);   // until a run has something to count
     rate_->setWordWrap(true);
 
     list_->setViewMode(QListView::IconMode);
@@ -232,9 +234,19 @@ bool BatchPanel::isReviewed(const QString &query) const { return workspace_->isR
 
 void BatchPanel::showReviewed(const QString &query)
 {
-    for (int i = 0; i < list_->count(); ++i)
-        if (list_->item(i)->data(kQueryRole).toString() == query)
-            list_->item(i)->setText(QStringLiteral("\u2713 ") + QFileInfo(query).fileName());
+    // The corrected mask is the one in the document: its thumbnail replaces the run's.
+    const MaskDocument *doc = workspace_->document();
+    const bool corrected = QFileInfo(doc->imagePath()) == QFileInfo(query) && !doc->isEmpty();
+    for (int i = 0; i < list_->count(); ++i) {
+        QListWidgetItem *item = list_->item(i);
+        if (item->data(kQueryRole).toString() != query)
+            continue;
+        if (!item->text().startsWith(QStringLiteral("\u2713 ")))
+            item->setText(QStringLiteral("\u2713 ") + item->text());
+        if (corrected)
+            item->setIcon(QIcon(QPixmap::fromImage(withMask(doc->image(), doc->mask(), plotstyle::query(), kThumbnail))));
+        item->setToolTip(item->toolTip() + tr("\nreviewed and corrected"));
+    }
 }
 
 std::vector<BatchItem> BatchPanel::results() const
@@ -278,6 +290,7 @@ void BatchPanel::start(bool rerunUnreviewed)
 
     workspace_->clearResults();
     progress_->setRange(0, 0);
+    progress_->setVisible(true);
     int generated = 0;
     for (const Shot &s : shots)
         generated += s.generated;
@@ -330,7 +343,9 @@ void BatchPanel::showResult(const BatchItem &item)
 {
     stats_->add(item);
     const QString query = QString::fromStdString(item.query);
-    auto *w = new QListWidgetItem(QFileInfo(query).fileName());
+    // The name and the review key (the lower of confidence and presence).
+    auto *w = new QListWidgetItem(item.error.empty() ? QStringLiteral("%1  %2").arg(QFileInfo(query).fileName()).arg(reviewPriority(item), 0, 'f', 2)
+                                                     : QFileInfo(query).fileName());
     w->setData(kQueryRole, query);
     w->setData(kMaskRole, QString::fromStdString(item.maskPath));
     const double order = item.error.empty() ? reviewPriority(item) : -1.0;

@@ -1,6 +1,8 @@
 #include "diffss/ui/experiment_panel.h"
 
+#include "diffss/diffusion.h"
 #include "diffss/generator.h"
+#include "diffss/ui/diffusion_dialog.h"
 #include "diffss/segmenter.h"
 #include "diffss/ui/plot_style.h"
 #include "plot_common.h"
@@ -18,6 +20,7 @@
 #include <QPushButton>
 #include <QRegularExpressionValidator>
 #include <QSaveFile>
+#include <QShowEvent>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -101,12 +104,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
     for (const std::string &recipe : augmentRecipeNames())
         generator_->addItem(QStringLiteral("augment:") + QString::fromStdString(recipe));
     generator_->addItem(QStringLiteral("diffusion"));
-    std::string why;
-    if (const auto diffusion = makeGenerator("diffusion"); !diffusion || !diffusion->available(&why)) {
-        if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
-            model->item(generator_->count() - 1)->setEnabled(false);
-        generator_->setItemData(generator_->count() - 1, QString::fromStdString(why), Qt::ToolTipRole);
-    }
+    refreshDiffusion();
     generator_->setToolTip(tr("What makes the variants of each real support"));
     cancel_->setEnabled(false);
     export_->setEnabled(false);
@@ -141,6 +139,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
                                                     plotstyle::generated(), plotstyle::kMarkerSize + 3));
     addTitle(variantPlot_, tr("mIoU against the number of variants"));
     addTitle(controlPlot_, tr("mIoU by control type"));
+
     for (QCustomPlot *p : {variantPlot_, controlPlot_}) {
         placeLegendBelow(p);
         p->xAxis->grid()->setVisible(false);
@@ -171,6 +170,10 @@ ExperimentPanel::ExperimentPanel(QWidget *parent)
     connect(run_, &QPushButton::clicked, this, &ExperimentPanel::run);
     connect(cancel_, &QPushButton::clicked, this, &ExperimentPanel::cancel);
     connect(export_, &QPushButton::clicked, this, &ExperimentPanel::exportAll);
+    connect(generator_, &QComboBox::currentIndexChanged, this, [this] {
+        if (!isRunning())
+            replot();
+    });
     connect(&job_, &Job::progress, this, [this](long long done, long long total, const QString &text) {
         takeRows();
         if (total > 0) {
@@ -207,7 +210,7 @@ void ExperimentPanel::finishRun(bool cancelled, const QString &error)
     if (!error.isEmpty())
         status_->setText(tr("Failed: %1").arg(error));
     else
-        status_->setText(tr("%1 %2 of %3 settings.").arg(cancelled_ ? tr("Cancelled after") : tr("Done:")).arg(rows_.size()).arg(settings_.size()));
+        status_->setText(tr("%1 %2 of %3 settings.").arg(cancelled_ ? tr("Cancelled after") : tr("Done:")).arg(rows_.size()).arg(runSettings().size()));
     if (!error.isEmpty())
         Q_EMIT failed(error);
     Q_EMIT finished();
@@ -220,6 +223,38 @@ int ExperimentPanel::shots() const { return shots_->value(); }
 void ExperimentPanel::setSeed(quint64 seed) { seed_->setText(QString::number(seed)); }
 quint64 ExperimentPanel::seed() const { return seed_->text().toULongLong(); }
 QString ExperimentPanel::generator() const { return generator_->currentText(); }
+
+bool ExperimentPanel::generatorUsesControl() const { return generator() == QLatin1String("diffusion"); }
+
+std::vector<ExperimentSetting> ExperimentPanel::runSettings() const
+{
+    std::vector<ExperimentSetting> out;
+    for (const ExperimentSetting &s : settings_)
+        if (!s.varyControl || generatorUsesControl())
+            out.push_back(s);
+    return out;
+}
+
+void ExperimentPanel::refreshDiffusion()
+{
+    const int row = generator_->findText(QStringLiteral("diffusion"));
+    std::string why;
+    const bool ok = makeDiffusionGenerator(DiffusionDialog::remembered())->available(&why);
+    if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
+        model->item(row)->setEnabled(ok);
+    generator_->setItemData(row, ok ? tr("SD 1.5 + ControlNet with the weights of Settings > Diffusion Models") : QString::fromStdString(why),
+                            Qt::ToolTipRole);
+    if (!ok && generator_->currentIndex() == row)
+        generator_->setCurrentIndex(0);
+}
+
+void ExperimentPanel::showEvent(QShowEvent *event)
+{
+    // The Diffusion Models dialog may have changed the weights since.
+    if (!isRunning())
+        refreshDiffusion();
+    QWidget::showEvent(event);
+}
 
 void ExperimentPanel::setGenerator(const QString &name)
 {
@@ -245,7 +280,9 @@ void ExperimentPanel::run()
 {
     if (isRunning())
         return;
-    if (dataset().isEmpty() || settings_.empty()) {
+    refreshDiffusion();
+    const std::vector<ExperimentSetting> settings = runSettings();
+    if (dataset().isEmpty() || settings.empty()) {
         Q_EMIT failed(dataset().isEmpty() ? tr("Choose a dataset folder first.") : tr("No settings to run."));
         return;
     }
@@ -270,11 +307,12 @@ void ExperimentPanel::run()
     // The worker owns the segmenter and the generator; rows come back through
     // the queue, taken when the progress arrives.
     job_.start(
-        [root = QFileInfo(dataset()).absoluteFilePath().toStdString(), base, settings = settings_, name = generator().toStdString(),
-         newRows](const JobControl &control) {
+        [root = QFileInfo(dataset()).absoluteFilePath().toStdString(), base, settings, name = generator().toStdString(),
+         diffusionOptions = DiffusionDialog::remembered(), newRows](const JobControl &control) {
             std::unique_ptr<Generator> gen;
             if (std::any_of(settings.begin(), settings.end(), [](const ExperimentSetting &s) { return s.aux > 0; })) {
-                gen = makeGenerator(name);
+                // Diffusion as the Variants panel makes it: the weights the settings name.
+                gen = name == "diffusion" ? makeDiffusionGenerator(diffusionOptions) : makeGenerator(name);
                 std::string why;
                 if (!gen)
                     throw std::runtime_error(tr("unknown generator \"%1\"").arg(QString::fromStdString(name)).toStdString());
@@ -339,6 +377,22 @@ void ExperimentPanel::replot()
         if (s.varyControl)
             controlX = s.aux;
     controlPlot_->xAxis->setLabel(tr("Control type (X = %1)").arg(controlX));
+    // A generator that is not conditioned on the control makes the same
+    // variants for every control type: nothing to compare, so nothing is run.
+    const bool usesControl = generatorUsesControl() || !controls.empty();
+    if (!usesControl) {   // (fillSeries cleared the plot's items: made anew each time)
+        auto *note = new QCPItemText(controlPlot_);
+        note->position->setType(QCPItemPosition::ptAxisRectRatio);
+        note->position->setCoords(0.5, 0.45);
+        note->setPositionAlignment(Qt::AlignCenter);
+        note->setTextAlignment(Qt::AlignCenter);
+        note->setColor(plotstyle::rejected());
+        note->setText(tr("The %1 generator ignores the control type:\nchoose diffusion to compare control types.").arg(generator()));
+    }
+    for (QCPAxis *axis : {controlPlot_->xAxis, controlPlot_->yAxis}) {
+        axis->setLabelColor(usesControl ? QColor(Qt::black) : plotstyle::rejected());
+        axis->setTickLabelColor(usesControl ? QColor(Qt::black) : plotstyle::rejected());
+    }
 
     // One y-range for both plots, zoomed on the values and the baseline so
     // that differences show, with room above for the value labels.

@@ -8,6 +8,11 @@
 #include "diffss/ui/workspace.h"
 
 #include <QCheckBox>
+#include <QDialog>
+#include <QEvent>
+#include <QGraphicsOpacityEffect>
+#include <QGuiApplication>
+#include <QScreen>
 #include <QComboBox>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -28,11 +33,23 @@ namespace diffss::ui {
 
 namespace {
 
-constexpr int kTile = 150;
+constexpr int kTile = 200;
 
 QPixmap thumbnail(const Image &image)
 {
     return QPixmap::fromImage(toQImage(image).scaled(kTile, kTile, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+}
+
+// A rejected variant's tile is drawn faded.
+void setFaded(QLabel *picture, bool faded)
+{
+    if (!faded) {
+        picture->setGraphicsEffect(nullptr);
+        return;
+    }
+    auto *effect = new QGraphicsOpacityEffect(picture);
+    effect->setOpacity(0.35);
+    picture->setGraphicsEffect(effect);
 }
 
 // Everything the diffusion generator is built from: a change means new
@@ -399,7 +416,15 @@ void VariantGallery::rebuildGrid()
         v->setContentsMargins(2, 2, 2, 2);
         auto *picture = new QLabel(w);
         picture->setPixmap(thumbnail(image));
-        picture->setToolTip(caption);
+        picture->setFixedSize(kTile, kTile);
+        picture->setAlignment(Qt::AlignCenter);
+        picture->setToolTip(index >= 0 ? caption + tr("\nDouble-click: full size with the mask") : caption);
+        if (index >= 0) {
+            picture->setObjectName(QStringLiteral("picture%1").arg(index));
+            picture->setProperty("variantIndex", index);
+            picture->installEventFilter(this);
+            setFaded(picture, !isAccepted(index));
+        }
         v->addWidget(picture);
         if (index >= 0 && static_cast<std::size_t>(index) < drift.size() && drift[static_cast<std::size_t>(index)] > kDriftThreshold) {
             auto *flag = new QLabel(tr("Far from the support (drift %1)").arg(drift[static_cast<std::size_t>(index)], 0, 'f', 1), w);
@@ -417,7 +442,10 @@ void VariantGallery::rebuildGrid()
         auto *accept = new QCheckBox(tr("Accept"), w);
         accept->setObjectName(QStringLiteral("accept%1").arg(index));
         accept->setChecked(isAccepted(index));
-        connect(accept, &QCheckBox::toggled, this, [this, index](bool on) { setAccepted(index, on); });
+        connect(accept, &QCheckBox::toggled, this, [this, index, picture](bool on) {
+            setFaded(picture, !on);
+            setAccepted(index, on);
+        });
         auto *again = new QToolButton(w);
         again->setText(tr("New seed"));
         again->setToolTip(tr("Generate this variant again with another seed"));
@@ -425,20 +453,60 @@ void VariantGallery::rebuildGrid()
         row->addWidget(accept);
         row->addWidget(again);
         v->addLayout(row);
+        v->addStretch(1);
         return w;
     };
     int cell = 0;
     if (!controlMap_.isNull())
-        grid_->addWidget(tile(controlMap_, tr("control: %1").arg(control_->currentText()), -1), 0, cell++);
+        grid_->addWidget(tile(controlMap_, tr("control: %1").arg(control_->currentText()), -1), 0, cell++, Qt::AlignTop);
     for (std::size_t i = 0; i < variants.size(); ++i) {
         const Variant &v = variants[i];
         QStringList params;
         for (const auto &[key, value] : v.parameters)
             params << QStringLiteral("%1 %2").arg(QString::fromStdString(key), QString::fromStdString(value));
         grid_->addWidget(tile(v.image, tr("seed %1\n%2").arg(v.seed).arg(params.join(QLatin1Char('\n'))), static_cast<int>(i)),
-                         cell / 2, cell % 2);
+                         cell / 2, cell % 2, Qt::AlignTop);
         ++cell;
     }
+}
+
+bool VariantGallery::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() == QEvent::MouseButtonDblClick) {
+        const QVariant index = watched->property("variantIndex");
+        if (index.isValid()) {
+            showFullSize(index.toInt());
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+void VariantGallery::showFullSize(int index)
+{
+    const std::vector<Variant> &all = variants();
+    if (index < 0 || static_cast<std::size_t>(index) >= all.size())
+        return;
+    const Variant &v = all[static_cast<std::size_t>(index)];
+    auto *dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setObjectName(QStringLiteral("variantFullSize"));
+    dialog->setWindowTitle(tr("Variant %1 (seed %2)%3").arg(index + 1).arg(v.seed).arg(isAccepted(index) ? QString() : tr(", rejected")));
+    auto *picture = new QLabel(dialog);
+    QImage image = withMask(v.image, v.mask, plotstyle::generated());
+    // Full size, or as large as fits on the screen.
+    const QSize room = (QGuiApplication::primaryScreen() ? QGuiApplication::primaryScreen()->availableSize() : QSize(1600, 1000)) * 0.85;
+    if (image.width() > room.width() || image.height() > room.height())
+        image = image.scaled(room, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    picture->setPixmap(QPixmap::fromImage(image));
+    auto *layout = new QVBoxLayout(dialog);
+    layout->addWidget(picture);
+    layout->addWidget(new QLabel(tr("%1 x %2, generator %3; the object as the support's mask places it (tinted).")
+                                     .arg(v.image.width())
+                                     .arg(v.image.height())
+                                     .arg(QString::fromStdString(v.generator)),
+                                 dialog));
+    dialog->show();
 }
 
 std::vector<int> VariantGallery::driftFlagged() const

@@ -27,7 +27,10 @@ namespace diffss::ui {
 // few-shot evaluation (diffss::runExperiment with the built-in segmenter)
 // once per setting, by default diffss::variantExperiment(): mIoU against the
 // number X of generated variants per real support (0, 1, 2, 4, 8), and
-// against the control type at X = 4. The numbers are those of `diffss eval`
+// against the control type at X = 4 (only with a generator conditioned on
+// the control, diffusion: for the others that plot is greyed out and its
+// settings are not run). The diffusion generator is built from the settings
+// of the Diffusion Models dialog, as the Variants panel builds it. The numbers are those of `diffss eval`
 // with the same dataset, shots, seed, generator, --aux and --control.
 //
 // Plots: mIoU (%) against X as a line with markers, and mIoU (%) per control
@@ -52,6 +55,10 @@ public:
     // "augment", "augment:<recipe>" or "diffusion" (when its weights are there).
     void setGenerator(const QString &name);
     QString generator() const;
+    // Whether the chosen generator is conditioned on the control type.
+    bool generatorUsesControl() const;
+    // The settings a run takes with the chosen generator.
+    std::vector<diffss::ExperimentSetting> runSettings() const;
     // What to run (default diffss::variantExperiment()).
     void setSettings(std::vector<diffss::ExperimentSetting> settings);
     const std::vector<diffss::ExperimentSetting> &settings() const { return settings_; }
@@ -97,6 +104,9 @@ private:
     void fillTable();
     void browse();
     void exportAll();
+    // Enables diffusion iff its weights (as the settings name them) are there.
+    void refreshDiffusion();
+    void showEvent(QShowEvent *event) override;
 
     std::vector<diffss::ExperimentSetting> settings_;
     std::vector<diffss::ExperimentRow> rows_;

@@ -76,11 +76,16 @@ public:
     // Variants above diffss::kDriftThreshold are flagged on their tiles.
     std::vector<int> driftFlagged() const;
     std::vector<Shot> acceptedShots() const;
+    // Variant i at full size (or as large as the screen allows) with its mask.
+    void showFullSize(int index);
 
 signals:
     void finished(bool cancelled);
     void acceptedChanged(int count);
     void failed(const QString &message);
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     // `full`: a whole new set (replaces the variants); else a reseed of the given ones.
