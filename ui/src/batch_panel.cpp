@@ -179,10 +179,14 @@ void BatchPanel::finishRun(bool cancelled, const QString &error)
         rate_->setText(error);
         emit failed(error);
     } else {
-        rate_->setText(tr("%1 %2 images, %3 failed.")
-                           .arg(cancelled ? tr("Cancelled after") : tr("Done:"))
-                           .arg(items.size())
-                           .arg(failedCount));
+        int reused = 0;
+        for (const BatchItem &i : items)
+            reused += i.reused;
+        QString text = tr("%1 %2 images, %3 failed").arg(cancelled ? tr("Cancelled after") : tr("Done:")).arg(items.size()).arg(failedCount);
+        if (reused > 0)
+            text += tr("; %n kept from an earlier run with the same supports (tick \"Overwrite\" to segment them again)", nullptr, reused);
+        text += tr(". Masks in %1").arg(QDir::toNativeSeparators(outputFolder()));
+        rate_->setText(text);
     }
     emit finished(cancelled, static_cast<int>(items.size()), failedCount);
 }

@@ -27,6 +27,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
@@ -34,6 +35,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSlider>
+#include <QScreen>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QUndoStack>
@@ -168,8 +170,12 @@ MainWindow::MainWindow(QWidget *parent)
     createBatchDock();
     restoreGeometry(settings::windowGeometry.get());
     restoreState(settings::windowState.get());
-    if (settings::windowGeometry.get().isEmpty())
-        resize(1200, 780);
+    if (settings::windowGeometry.get().isEmpty()) {
+        // First run: most of the screen, the canvas needs room beside the panels.
+        const QScreen *screen = QGuiApplication::primaryScreen();
+        const QSize room = screen ? screen->availableSize() : QSize(1400, 900);
+        resize(std::max(1000, room.width() * 9 / 10), std::max(700, room.height() * 9 / 10));
+    }
     updateStatus();
     updateTitle();
     QMetaObject::invokeMethod(this, &MainWindow::offerRecovery, Qt::QueuedConnection);

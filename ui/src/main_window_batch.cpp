@@ -36,6 +36,7 @@ void MainWindow::createBatchDock()
                                  8000);
     });
     connect(batch_, &BatchPanel::resultActivated, this, &MainWindow::openResult);
+    connect(batch_, &BatchPanel::started, dock, &QDockWidget::raise);   // a run shows its progress
 
     if (auto *histogram = findChild<QDockWidget *>(QStringLiteral("histogramDock")))
         tabifyDockWidget(histogram, dock);
@@ -84,6 +85,22 @@ void MainWindow::createBatchDock()
     });
     viewMenu_->addAction(variantsDock->toggleViewAction());
     createInsightDock(variantsDock, menu);
+
+    // The tabs in the order of the work: variants of the support, the batch,
+    // insight into it; the histogram last. (A saved layout overrides this.)
+    removeDockWidget(variantsDock);
+    addDockWidget(Qt::RightDockWidgetArea, variantsDock);
+    variantsDock->show();
+    QDockWidget *previous = variantsDock;
+    for (const char *name : {"batchDock", "insightDock", "histogramDock"})
+        if (auto *d = findChild<QDockWidget *>(QLatin1String(name))) {
+            removeDockWidget(d);
+            addDockWidget(Qt::RightDockWidgetArea, d);
+            tabifyDockWidget(previous, d);
+            d->show();
+            previous = d;
+        }
+    variantsDock->raise();
 }
 
 void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)

@@ -156,6 +156,7 @@ VariantGallery::VariantGallery(Workspace *workspace, QWidget *parent)
             status_->setText(tr("The mask changed after these variants were made: generate them again to use them."));
         rebuildGrid();
     });
+    rebuildGrid();
 }
 
 void VariantGallery::finishRun(Outcome *o, const QString &error)
@@ -408,8 +409,15 @@ void VariantGallery::rebuildGrid()
     }
     const std::vector<Variant> &variants = workspace_->variants();
     const std::vector<double> &drift = workspace_->drift();
-    if (variants.empty())
+    if (variants.empty()) {
+        auto *hint = new QLabel(tr("No variants yet. Generate makes variants of the support that keep its mask; the accepted "
+                                   "ones join the batch as extra shots."),
+                                gridHost_);
+        hint->setWordWrap(true);
+        hint->setStyleSheet(QStringLiteral("color: gray"));
+        grid_->addWidget(hint, 0, 0, 1, 2, Qt::AlignTop);
         return;
+    }
     auto tile = [this, &drift](const Image &image, const QString &caption, int index) {
         auto *w = new QWidget(gridHost_);
         auto *v = new QVBoxLayout(w);
