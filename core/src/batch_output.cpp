@@ -3,6 +3,8 @@
 
 #include "batch_output.h"
 
+#include "text.h"
+
 #include "diffss/atomic_file.h"
 #include "diffss/error.h"
 #include "diffss/image_io.h"
@@ -32,12 +34,7 @@ namespace diffss {
 
 namespace {
 
-std::string lowered(std::string s)
-{
-    for (char &c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using detail::lowered;
 
 // At most `bytes` bytes of `s`, cut before a UTF-8 continuation byte.
 std::string truncateUtf8(const std::string &s, std::size_t bytes)

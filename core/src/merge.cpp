@@ -3,6 +3,7 @@
 #include "diffss/merge.h"
 
 #include "batch_output.h"
+#include "text.h"
 
 #include "diffss/atomic_file.h"
 #include "diffss/dataset.h"
@@ -12,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -265,8 +265,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
             } else {
                 const std::string mask = item.contains("mask") && item["mask"].is_string() ? item["mask"].get<std::string>() : std::string();
                 const std::string from = (fs::path(it->second.shard->dir) / mask).string();
-                std::string lowered = mask;
-                std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                const std::string lowered = detail::lowered(mask);
                 if (!plainMaskName(mask)) {
                     report.missing.push_back(name + ": its record in " + it->second.shard->dir + " names no mask file");
                 } else if (maskOwner.count(lowered)) {
