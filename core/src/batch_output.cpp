@@ -200,7 +200,8 @@ Previous previousRun(const std::string &path, std::vector<std::string> &notes)
     return Previous{};
 }
 
-void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result)
+void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result,
+                  bool cancelled)
 {
     nlohmann::ordered_json run;
     run["backend"] = segmenter.backend();
@@ -217,7 +218,7 @@ void writeResults(const std::string &path, const Segmenter &segmenter, const Bat
     run["reused"] = result.progress.reused;
     run["images_per_second"] = result.progress.imagesPerSecond;
     run["seconds"] = result.seconds;
-    run["cancelled"] = result.cancelled;
+    run["cancelled"] = cancelled;
     run["complete"] = result.progress.done == result.progress.total;
     if (!options.shard.isWhole())
         run["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}, {"queries_in_folder", result.queriesInFolder}};

@@ -403,8 +403,7 @@ std::vector<ExportItem> readResultsFolder(const std::string &dir)
     return items;
 }
 
-ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const ExportProgress &progress,
-                         const CancelFlag &cancelled)
+ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const JobControl &job)
 {
     ExportReport report;
     report.total = static_cast<int>(items.size());
@@ -423,10 +422,8 @@ ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptio
     std::set<std::string> taken;
     int done = 0;
     for (const ExportItem &item : items) {
-        if ((cancelled && cancelled()) || (progress && !progress(done, report.total))) {
-            report.cancelled = true;
-            return report;
-        }
+        job.report(done, report.total);
+        job.throwIfCancelled();
         ++done;
         if (!item.error.empty()) {
             report.problems.push_back(item.error);
@@ -450,10 +447,8 @@ ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptio
             report.problems.push_back(e.what());
         }
     }
-    if ((cancelled && cancelled()) || (progress && !progress(done, report.total))) {
-        report.cancelled = true;
-        return report;
-    }
+    job.report(done, report.total);
+    job.throwIfCancelled();
     writer.finish();
     return report;
 }

@@ -122,7 +122,7 @@ std::string list(const std::vector<std::string> &dirs)
 
 } // namespace
 
-MergeReport mergeShards(const MergeOptions &options, const std::function<void(int, int)> &progress, const CancelFlag &cancelled)
+MergeReport mergeShards(const MergeOptions &options, const JobControl &job)
 {
     if (options.shardDirs.empty())
         throw std::invalid_argument("mergeShards: no shard folders");
@@ -252,10 +252,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
     std::map<std::string, std::string> maskOwner; // mask name (lower case) -> query
     int reused = 0, done = 0;
     for (const std::string &name : order) {
-        if (cancelled && cancelled()) {
-            report.cancelled = true;
-            return report;
-        }
+        job.throwIfCancelled(); // before results.json: a cancelled merge writes none
         const auto it = chosen.find(name);
         if (it != chosen.end()) {
             const ordered_json &item = *it->second.item;
@@ -283,8 +280,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
                 }
             }
         }
-        if (progress)
-            progress(++done, static_cast<int>(order.size()));
+        job.report(++done, static_cast<int>(order.size()));
     }
     report.merged = static_cast<int>(images.size());
 
