@@ -61,6 +61,16 @@ void catchInterrupt(const char *advice)
 
 bool interruptRequested() { return interrupted.load(); }
 
+JobControl interruptible(ProgressLine *line)
+{
+    JobControl::Report report;
+    if (line)
+        report = [line](long long done, long long total, const std::string &) {
+            line->update(static_cast<int>(done), static_cast<int>(total));
+        };
+    return JobControl([] { return interruptRequested(); }, std::move(report));
+}
+
 ProgressLine::ProgressLine(QString label, bool shown) : label_(std::move(label)), shown_(shown), tty_(isatty(fileno(stderr))) {}
 
 void ProgressLine::update(int done, int total)

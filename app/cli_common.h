@@ -83,4 +83,8 @@ private:
     int lastTenth_ = -1;
 };
 
+// The JobControl a command hands to core: it stops when interruptRequested()
+// (catchInterrupt() first) and reports to `line` when one is given.
+JobControl interruptible(ProgressLine *line = nullptr);
+
 } // namespace diffss::cli

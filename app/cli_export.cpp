@@ -75,13 +75,19 @@ int runExport(const QStringList &args)
     }
     catchInterrupt();
     ProgressLine line(QStringLiteral("export"), !parser.isSet(quiet));
-    const auto progress = [&line](int done, int total) {
-        line.update(done, total);
-        return !interruptRequested();
-    };
+    long long handled = 0;   // for the message when interrupted
+    const JobControl job([] { return interruptRequested(); }, [&line, &handled](long long done, long long total, const std::string &) {
+        handled = done;
+        line.update(static_cast<int>(done), static_cast<int>(total));
+    });
     ExportReport report;
     try {
-        report = exportMasks(items, options, progress);
+        report = exportMasks(items, options, job);
+    } catch (const Cancelled &) {
+        line.end();
+        err() << command << ": interrupted after " << handled << " of " << items.size()
+              << " images; the files written are complete, the shared ones (annotations.json, data.yaml) were not written\n";
+        return kExitFailed;
     } catch (const std::exception &e) {
         line.end();
         err() << command << ": " << e.what() << "\n";
@@ -90,11 +96,6 @@ int runExport(const QStringList &args)
     line.end();
     for (const std::string &p : report.problems)
         err() << "left out: " << QString::fromStdString(p) << "\n";
-    if (report.cancelled) {
-        err() << command << ": interrupted after " << report.exported << " of " << report.total
-              << " images; the files written are complete, the shared ones were not written\n";
-        return kExitFailed;
-    }
     out() << QStringLiteral("Exported %1 of %2 images (%3 instances, %4 with an empty mask) as %5 to %6\n")
                  .arg(report.exported)
                  .arg(report.total)

@@ -139,15 +139,15 @@ int runGenerate(const QStringList &args)
         // Ctrl+C stops between sampling steps; nothing is written then.
         catchInterrupt();
         int lastPercent = -1;
-        const std::vector<Variant> variants = gen->generate(request, [&](int done, int total) {
-            const int percent = total ? 100 * done / total : 100;
+        const JobControl job([] { return interruptRequested(); }, [&](long long done, long long total, const std::string &) {
+            const int percent = total ? static_cast<int>(100 * done / total) : 100;
             if (diffusion && percent != lastPercent) {
                 err() << "\r" << command << ": " << done << "/" << total << " steps (" << percent << " %)" << (done == total ? "\n" : "");
                 err().flush();
                 lastPercent = percent;
             }
-            return !interruptRequested();
         });
+        const std::vector<Variant> variants = gen->generate(request, job);
         const QString folder = parser.value(outDir);
         if (!QDir().mkpath(folder))
             throw IoError(IoErrorKind::WriteFailed, folder.toStdString(), "cannot create the folder");

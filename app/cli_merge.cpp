@@ -59,20 +59,19 @@ int runMerge(const QStringList &args)
         options.shardDirs.push_back(d.toStdString());
     catchInterrupt();
     ProgressLine line(QStringLiteral("merge"), !parser.isSet(quiet));
-    const auto progress = [&line](int done, int total) { line.update(done, total); };
     MergeReport report;
     try {
-        report = mergeShards(options, progress, [] { return interruptRequested(); });
+        report = mergeShards(options, interruptible(&line));
+    } catch (const Cancelled &) {
+        line.end();
+        err() << command << ": interrupted; results.json was not written (the masks copied so far are complete files)\n";
+        return kExitFailed;
     } catch (const std::exception &e) {
         line.end();
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
     }
     line.end();
-    if (report.cancelled) {
-        err() << command << ": interrupted; results.json was not written (the masks copied so far are complete files)\n";
-        return kExitFailed;
-    }
     for (const std::string &note : report.notes)
         err() << "note: " << QString::fromStdString(note) << "\n";
     if (!report.missingShards.empty()) {

@@ -45,9 +45,10 @@ int runFetch(const QString &command, const QString &id, const QString &folder, c
         options.npm = npm.toStdString();
     QString lastStage;
     int lastPercent = -1;
-    options.progress = [&](const std::string &stage, std::uint64_t done, std::uint64_t total) {
+    // Not interruptible: Ctrl+C ends the fetch (and npm) at once; the model is written atomically.
+    const JobControl job({}, [&](long long done, long long total, const std::string &stage) {
         if (quiet)
-            return true;
+            return;
         const QString s = QString::fromStdString(stage);
         const int percent = total ? int(100.0 * double(done) / double(total)) : 0;
         if (s != lastStage || percent / 10 != lastPercent / 10) {
@@ -56,14 +57,13 @@ int runFetch(const QString &command, const QString &id, const QString &folder, c
             lastStage = s;
             lastPercent = percent;
         }
-        return true;
-    };
+    });
     QElapsedTimer timer;
     timer.start();
     try {
         if (!quiet)
             err() << "Fetching ISNet from " << isnetPackage() << " (cache " << cache << ")\n";
-        const FetchResult r = fetchIsnet(options);
+        const FetchResult r = fetchIsnet(options, job);
         if (r.alreadyPresent)
             out() << "isnet: already present: " << QString::fromStdString(r.path) << "\n";
         else

@@ -10,6 +10,7 @@
 #include "diffss/dataset.h"
 #include "diffss/error.h"
 #include "diffss/evaluation.h"
+#include "diffss/export.h"
 #include "diffss/generator.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
@@ -21,6 +22,7 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <cstdio>
@@ -252,7 +254,19 @@ int runSegment(const QStringList &args)
                     err().flush();
                 }
             },
-            [] { return interruptRequested(); });
+            interruptible());
+    } catch (const Cancelled &) {
+        // runBatch wrote results.json with the queries finished so far: say what it keeps.
+        QString kept = QStringLiteral("results.json in %1").arg(parser.value(outDir));
+        try {
+            const std::vector<ExportItem> items = readResultsFolder(options.outDir);
+            const auto failed = std::count_if(items.begin(), items.end(), [](const ExportItem &i) { return !i.error.empty(); });
+            kept += QStringLiteral(" keeps %1 finished queries (%2 failed)").arg(items.size()).arg(failed);
+        } catch (const std::exception &) {
+            kept += QStringLiteral(" keeps the queries finished so far");
+        }
+        out() << "Interrupted: " << kept << "; run the same command again to resume.\n";
+        return kExitFailed;
     } catch (const std::exception &e) {
         err() << command << ": " << e.what() << "\n";
         return kExitFailed;
@@ -271,10 +285,6 @@ int runSegment(const QStringList &args)
         out() << " (shard " << QString::fromStdString(shard.text()) << " of a folder of " << result.queriesInFolder << ")";
     out() << " (" << shots.size() << " shots, " << QString::fromStdString(segmenter->backend()) << ", "
           << QString::number(p.imagesPerSecond, 'f', 2) << " img/s). Results: " << QString::fromStdString(result.resultsPath) << "\n";
-    if (result.cancelled) {
-        out() << "Interrupted: run the same command again to resume.\n";
-        return kExitFailed;
-    }
     if (!result.stopped.empty())
         return kExitFailed;
     return p.failed ? kExitItemErrors : kExitOk;
@@ -349,13 +359,20 @@ int runEval(const QStringList &args)
         return code;
     catchInterrupt();
     ProgressLine line(QStringLiteral("episode"), !parser.isSet(quiet));
-    options.progress = [&line](int done, int total) {
-        line.update(done, total);
-        return !interruptRequested();
-    };
+    long long episodes = 0, total = 0;   // for the message when interrupted
+    const JobControl job([] { return interruptRequested(); }, [&](long long done, long long all, const std::string &) {
+        episodes = done;
+        total = all;
+        line.update(static_cast<int>(done), static_cast<int>(all));
+    });
     EvalResult result;
     try {
-        result = evaluate(parser.value(dataset).toStdString(), *segmenter, options);
+        result = evaluate(parser.value(dataset).toStdString(), *segmenter, options, job);
+    } catch (const Cancelled &) {
+        line.end();
+        out() << "Interrupted after " << episodes << " of " << total
+              << " episodes: no figures (a part of the episodes is no result)" << (parser.isSet(json) ? ", no JSON written" : "") << ".\n";
+        return kExitFailed;
     } catch (const std::exception &e) {
         line.end();
         err() << command << ": " << e.what() << "\n";
@@ -385,10 +402,6 @@ int runEval(const QStringList &args)
             err() << command << ": " << e.what() << "\n";
             return kExitFailed;
         }
-    }
-    if (!result.complete) {
-        out() << "Interrupted: the figures cover the episodes done.\n";
-        return kExitFailed;
     }
     return kExitOk;
 }

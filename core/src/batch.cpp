@@ -134,8 +134,7 @@ Image makePreview(const Image &query, const Mask &mask, int size)
 
 } // namespace
 
-BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, const BatchCallback &callback,
-                     const CancelFlag &cancelled)
+BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, const BatchCallback &callback, const JobControl &job)
 {
     const auto start = Clock::now();
     std::vector<std::string> skipped;
@@ -211,6 +210,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
             ++result.progress.done;
             if (callback)
                 callback(item, result.progress);
+            job.report(result.progress.done, result.progress.total);
             continue;
         }
         BatchItem item;
@@ -265,6 +265,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
         ++result.progress.done;
         if (callback)
             callback(item, result.progress);
+        job.report(result.progress.done, result.progress.total);
     }
     if (untrusted > 0)
         result.notes.push_back(options.outDir + ": " + std::to_string(untrusted) + " existing mask(s) are segmented again: " +
@@ -284,11 +285,13 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
     int writeFailuresInARow = 0;
     constexpr int kMaxWriteFailuresInARow = 5;
     const auto segmentStart = Clock::now();
+    const CancelFlag cancelFlag = job.flag();
+    bool cancelled = false;
     {
         Prefetcher prefetch(queries, todo, options.limits);
         while (std::optional<Decoded> d = prefetch.next()) {
-            if (cancelled && cancelled()) {
-                result.cancelled = true;
+            if (job.cancelled()) {
+                cancelled = true;
                 break;
             }
             const auto t0 = Clock::now();
@@ -300,7 +303,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                 item.width = d->image->width();
                 item.height = d->image->height();
                 try {
-                    const Segmentation seg = segmenter.segment(*d->image, cancelled);
+                    const Segmentation seg = segmenter.segment(*d->image, cancelFlag);
                     const std::string out = (fs::path(options.outDir) / names[d->index]).string();
                     try {
                         saveMask(out, seg.mask);
@@ -316,7 +319,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                         item.preview = makePreview(*d->image, seg.mask, options.previewSize);
                     ++segmented;
                 } catch (const Cancelled &) {
-                    result.cancelled = true;
+                    cancelled = true;
                     break;
                 } catch (const IoError &e) {
                     item.error = e.what();
@@ -341,6 +344,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
             slots[d->index] = item;
             if (callback)
                 callback(item, result.progress);
+            job.report(result.progress.done, result.progress.total);
             writeFailuresInARow = writeFailed ? writeFailuresInARow + 1 : 0;
             if (writeFailuresInARow >= kMaxWriteFailuresInARow) {
                 result.stopped = "stopped after " + std::to_string(writeFailuresInARow) + " masks in a row could not be written (last: " +
@@ -358,9 +362,12 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
             }
         }
     }
-    result.progress.etaSeconds = result.cancelled ? -1 : 0;
+    result.progress.etaSeconds = cancelled ? -1 : 0;
     collect();
-    detail::writeResults(result.resultsPath, segmenter, options, result);
+    // Also when cancelled: the queries finished so far are what a later run resumes from.
+    detail::writeResults(result.resultsPath, segmenter, options, result, cancelled);
+    if (cancelled)
+        throw Cancelled();
     return result;
 }
 

@@ -3,6 +3,8 @@
 
 #include "batch_output.h"
 
+#include "text.h"
+
 #include "diffss/atomic_file.h"
 #include "diffss/error.h"
 #include "diffss/image_io.h"
@@ -32,12 +34,7 @@ namespace diffss {
 
 namespace {
 
-std::string lowered(std::string s)
-{
-    for (char &c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using detail::lowered;
 
 // At most `bytes` bytes of `s`, cut before a UTF-8 continuation byte.
 std::string truncateUtf8(const std::string &s, std::size_t bytes)
@@ -203,7 +200,8 @@ Previous previousRun(const std::string &path, std::vector<std::string> &notes)
     return Previous{};
 }
 
-void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result)
+void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result,
+                  bool cancelled)
 {
     nlohmann::ordered_json run;
     run["backend"] = segmenter.backend();
@@ -220,7 +218,7 @@ void writeResults(const std::string &path, const Segmenter &segmenter, const Bat
     run["reused"] = result.progress.reused;
     run["images_per_second"] = result.progress.imagesPerSecond;
     run["seconds"] = result.seconds;
-    run["cancelled"] = result.cancelled;
+    run["cancelled"] = cancelled;
     run["complete"] = result.progress.done == result.progress.total;
     if (!options.shard.isWhole())
         run["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}, {"queries_in_folder", result.queriesInFolder}};

@@ -36,8 +36,9 @@ struct Previous {
 // this run nor is lost) and a note says where.
 Previous previousRun(const std::string &path, std::vector<std::string> &notes);
 
-// Writes results.json atomically.
-void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result);
+// Writes results.json atomically; `cancelled` marks a run that was asked to stop.
+void writeResults(const std::string &path, const Segmenter &segmenter, const BatchOptions &options, const BatchResult &result,
+                  bool cancelled = false);
 
 // An exclusive lock on the output folder for one run (flock: released by the
 // kernel when the process dies, so a killed run never leaves it held). The

@@ -75,7 +75,7 @@ public:
         return false;
     }
 
-    std::vector<Variant> generate(const GenerationRequest &request, const GenerationProgress &progress) const override
+    std::vector<Variant> generate(const GenerationRequest &request, const JobControl &job) const override
     {
         detail::validateRequest(request);
         const auto pipelineRef = pipelineFor(request.control);
@@ -104,9 +104,11 @@ public:
         std::vector<Variant> out;
         for (int i = 0; i < request.count; ++i) {
             p.seed = variantSeed(request.seed, i);
-            const Image image = pipeline.generate(control, p, [&](int step, int) {
-                return !progress || progress(i * stepsPerVariant + step, total);
+            // The pipeline's steps, counted over all the variants.
+            const JobControl steps(job.flag(), [&](long long step, long long, const std::string &text) {
+                job.report(i * stepsPerVariant + step, total, text);
             });
+            const Image image = pipeline.generate(control, p, steps);
             Variant v;
             v.image = resized(image, request.support.width(), request.support.height());
             v.mask = request.mask;

@@ -84,7 +84,7 @@ std::vector<int> drawSupports(std::uint64_t seed, const std::string &className, 
     return others;
 }
 
-EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const EvalOptions &options)
+EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const EvalOptions &options, const JobControl &job)
 {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<DatasetClass> classes = scanFssDataset(datasetRoot);
@@ -146,6 +146,7 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
         ClassScore score;
         score.name = c.name;
         for (int q = 0; q < n; ++q) {
+            job.throwIfCancelled();
             const auto t0 = std::chrono::steady_clock::now();
             std::vector<Shot> supports;
             EpisodeRecord record;
@@ -166,14 +167,14 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
                     request.count = options.auxPerShot;
                     request.seed = episodeSeed(options.seed, c.name, q) + s;
                     int index = 0;
-                    for (Variant &v : options.generator->generate(request)) {
+                    for (Variant &v : options.generator->generate(request, JobControl(job.flag()))) {
                         Shot shot{std::move(v.image), std::move(v.mask), supports[s].name + "#aux" + std::to_string(index++), true};
                         supports.push_back(std::move(shot));
                     }
                 }
             }
             segmenter.prepare(supports);
-            const Segmentation seg = segmenter.segment(items[q].shot.image);
+            const Segmentation seg = segmenter.segment(items[q].shot.image, job.flag());
             const Counts k = compare(seg.mask, items[q].shot.mask, items[q].ignore);
             record.iou = k.fgU > 0 ? k.fgI / k.fgU : 1.0;
             record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -187,16 +188,11 @@ EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const 
             result.records.push_back(std::move(record));
             ++result.episodes;
             ++done;
-            if (options.progress && !options.progress(done, total)) {
-                result.complete = false;
-                break;
-            }
+            job.report(done, total);
         }
         score.iou = score.unionArea > 0 ? score.intersection / score.unionArea : 1.0;
         if (score.episodes > 0)
             result.classes.push_back(score);
-        if (!result.complete)
-            break;
     }
     double sum = 0;
     for (const ClassScore &s : result.classes)
@@ -225,7 +221,6 @@ std::string toJson(const EvalResult &result)
     j["seed"] = result.seed;
     j["backend"] = result.backend;
     j["cues"] = result.cues;
-    j["complete"] = result.complete;
     j["skipped"] = result.skipped;
     nlohmann::ordered_json episodes = nlohmann::ordered_json::array();
     for (const EpisodeRecord &r : result.records)

@@ -5,19 +5,19 @@
 #include "diffss/atomic_file.h"
 #include "diffss/error.h"
 #include "diffss/rle.h"
+#include "json_file.h"
 #include "palette_png.h"
 #include "polygons.h"
+#include "text.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -32,12 +32,10 @@ namespace diffss {
 
 namespace {
 
-std::string lowered(std::string s)
-{
-    for (char &c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using detail::lowered;
+
+// As the batch and the merge read results.json.
+constexpr std::uintmax_t kMaxResultsBytes = std::uintmax_t(1) << 30;
 
 void writeText(const std::string &path, const std::string &text) { writeFileAtomically(path, text.data(), text.size()); }
 
@@ -365,15 +363,7 @@ std::vector<ExportItem> readResultsFolder(const std::string &dir)
     if (!fs::is_regular_file(path, ec))
         throw IoError(IoErrorKind::Unreadable, path, fs::exists(dir, ec) ? "missing: not a results folder of 'diffss segment' or the studio's batch"
                                                                          : "missing: the folder does not exist");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError(IoErrorKind::Unreadable, path, "cannot be opened");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &e) {
-        throw IoError(IoErrorKind::Corrupt, path, std::string("not valid JSON (") + e.what() + ")");
-    }
+    const nlohmann::json j = detail::readJsonFile(path, kMaxResultsBytes);
     if (!j.is_object() || j.value("format", nlohmann::json()) != "diffss-batch-results")
         throw IoError(IoErrorKind::Unsupported, path, "not a DifFSS batch results file (no \"format\": \"diffss-batch-results\")");
     if (!j.contains("images") || !j["images"].is_array())
@@ -413,8 +403,7 @@ std::vector<ExportItem> readResultsFolder(const std::string &dir)
     return items;
 }
 
-ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const ExportProgress &progress,
-                         const CancelFlag &cancelled)
+ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const JobControl &job)
 {
     ExportReport report;
     report.total = static_cast<int>(items.size());
@@ -433,10 +422,8 @@ ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptio
     std::set<std::string> taken;
     int done = 0;
     for (const ExportItem &item : items) {
-        if ((cancelled && cancelled()) || (progress && !progress(done, report.total))) {
-            report.cancelled = true;
-            return report;
-        }
+        job.report(done, report.total);
+        job.throwIfCancelled();
         ++done;
         if (!item.error.empty()) {
             report.problems.push_back(item.error);
@@ -460,10 +447,8 @@ ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptio
             report.problems.push_back(e.what());
         }
     }
-    if ((cancelled && cancelled()) || (progress && !progress(done, report.total))) {
-        report.cancelled = true;
-        return report;
-    }
+    job.report(done, report.total);
+    job.throwIfCancelled();
     writer.finish();
     return report;
 }

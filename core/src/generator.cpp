@@ -72,17 +72,16 @@ public:
     }
     bool available(std::string *) const override { return true; }
 
-    std::vector<Variant> generate(const GenerationRequest &request, const GenerationProgress &progress) const override
+    std::vector<Variant> generate(const GenerationRequest &request, const JobControl &job) const override
     {
         detail::validateRequest(request);
         std::vector<Variant> out;
         for (int i = 0; i < request.count; ++i) {
-            if (progress && !progress(i, request.count))
-                throw Cancelled();
+            job.report(i, request.count);
+            job.throwIfCancelled();
             out.push_back(one(request, variantSeed(request.seed, i)));
         }
-        if (progress)
-            progress(request.count, request.count);
+        job.report(request.count, request.count);
         return out;
     }
 

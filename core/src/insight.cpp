@@ -205,9 +205,10 @@ std::vector<ExperimentSetting> variantExperiment(const std::vector<int> &counts,
 
 std::vector<ExperimentRow> runExperiment(const std::string &datasetRoot, Segmenter &segmenter, const Generator *generator,
                                          const EvalOptions &base, const std::vector<ExperimentSetting> &settings,
-                                         const std::function<bool(int, int, int)> &progress)
+                                         const JobControl &job)
 {
     std::vector<ExperimentRow> rows;
+    long long before = 0; // episodes of the settings done
     for (std::size_t i = 0; i < settings.size(); ++i) {
         EvalOptions o = base;
         o.auxPerShot = settings[i].aux;
@@ -215,15 +216,13 @@ std::vector<ExperimentRow> runExperiment(const std::string &datasetRoot, Segment
         o.generator = settings[i].aux > 0 ? generator : nullptr;
         if (settings[i].aux > 0 && !generator)
             throw std::invalid_argument("the experiment needs a generator for settings with variants");
-        bool stopped = false;
-        o.progress = [&](int done, int total) {
-            if (progress && !progress(static_cast<int>(i), done, total))
-                stopped = true;
-            return !stopped;
-        };
-        ExperimentRow row{settings[i], evaluate(datasetRoot, segmenter, o)};
-        if (stopped)
-            break;
+        // Every setting runs the same episodes, so the whole run is settings x one setting's.
+        const long long count = static_cast<long long>(settings.size());
+        const JobControl setting(job.flag(), [&](long long done, long long total, const std::string &) {
+            job.report(before + done, total * count, settings[i].label);
+        });
+        ExperimentRow row{settings[i], evaluate(datasetRoot, segmenter, o, setting)};
+        before += row.result.episodes;
         rows.push_back(std::move(row));
     }
     return rows;

@@ -3,6 +3,7 @@
 #include "diffss/merge.h"
 
 #include "batch_output.h"
+#include "text.h"
 
 #include "diffss/atomic_file.h"
 #include "diffss/dataset.h"
@@ -12,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -122,7 +122,7 @@ std::string list(const std::vector<std::string> &dirs)
 
 } // namespace
 
-MergeReport mergeShards(const MergeOptions &options, const std::function<void(int, int)> &progress, const CancelFlag &cancelled)
+MergeReport mergeShards(const MergeOptions &options, const JobControl &job)
 {
     if (options.shardDirs.empty())
         throw std::invalid_argument("mergeShards: no shard folders");
@@ -252,10 +252,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
     std::map<std::string, std::string> maskOwner; // mask name (lower case) -> query
     int reused = 0, done = 0;
     for (const std::string &name : order) {
-        if (cancelled && cancelled()) {
-            report.cancelled = true;
-            return report;
-        }
+        job.throwIfCancelled(); // before results.json: a cancelled merge writes none
         const auto it = chosen.find(name);
         if (it != chosen.end()) {
             const ordered_json &item = *it->second.item;
@@ -265,8 +262,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
             } else {
                 const std::string mask = item.contains("mask") && item["mask"].is_string() ? item["mask"].get<std::string>() : std::string();
                 const std::string from = (fs::path(it->second.shard->dir) / mask).string();
-                std::string lowered = mask;
-                std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                const std::string lowered = detail::lowered(mask);
                 if (!plainMaskName(mask)) {
                     report.missing.push_back(name + ": its record in " + it->second.shard->dir + " names no mask file");
                 } else if (maskOwner.count(lowered)) {
@@ -284,8 +280,7 @@ MergeReport mergeShards(const MergeOptions &options, const std::function<void(in
                 }
             }
         }
-        if (progress)
-            progress(++done, static_cast<int>(order.size()));
+        job.report(++done, static_cast<int>(order.size()));
     }
     report.merged = static_cast<int>(images.size());
 

@@ -41,9 +41,11 @@ bool isHex64(const std::string &s)
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-bool report(const FetchProgress &progress, const char *stage, std::uint64_t done, std::uint64_t total)
+// Reports a stage's progress, then throws Cancelled when the job should stop.
+void step(const JobControl &job, const char *stage, std::uint64_t done, std::uint64_t total)
 {
-    return !progress || progress(stage, done, total);
+    job.report(static_cast<long long>(done), static_cast<long long>(total), stage);
+    job.throwIfCancelled();
 }
 
 // Runs argv in `dir` without a shell; returns the exit status, and stdout
@@ -246,7 +248,7 @@ std::string defaultCacheFolder()
     return (fs::path(home ? home : ".") / ".cache" / "diffss").string();
 }
 
-std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, const FetchProgress &progress)
+std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, const JobControl &job)
 {
     std::error_code ec;
     const std::uint64_t compressed = fs::file_size(tarball, ec);
@@ -318,8 +320,7 @@ std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, c
         std::copy(bytes.begin(), bytes.end(), model.begin() + static_cast<std::ptrdiff_t>(c.begin));
         chunks.erase(it);
         ++found;
-        if (!report(progress, "extract", tar.compressedOffset(), compressed))
-            throw Cancelled();
+        step(job, "extract", tar.compressedOffset(), compressed);
     }
     if (!chunks.empty())
         throw std::runtime_error(tarball + ": chunk " + chunks.begin()->first + " of " + kResource + " is not in the package");
@@ -329,7 +330,7 @@ std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, c
     return model;
 }
 
-FetchResult fetchIsnet(const FetchOptions &options)
+FetchResult fetchIsnet(const FetchOptions &options, const JobControl &job)
 {
     const ModelInfo &info = modelInfo("isnet");
     FetchResult result;
@@ -351,15 +352,17 @@ FetchResult fetchIsnet(const FetchOptions &options)
         if (!fs::is_regular_file(path, e) || fs::file_size(path, e) != kTarballBytes)
             return false;
         struct Ctx {
-            const FetchProgress *progress;
+            const JobControl *job;
             bool cancelled = false;
-        } ctx{&options.progress};
+        } ctx{&job};
         const std::string digest = sha256OfFile(
             path.string(),
             [](std::uint64_t done, std::uint64_t total, void *p) {
                 auto *c = static_cast<Ctx *>(p);
-                if (!c->cancelled && !report(*c->progress, "verify", done, total))
-                    c->cancelled = true;
+                if (c->cancelled)
+                    return;
+                c->job->report(static_cast<long long>(done), static_cast<long long>(total), "verify");
+                c->cancelled = c->job->cancelled();
             },
             &ctx);
         if (ctx.cancelled)
@@ -383,8 +386,7 @@ FetchResult fetchIsnet(const FetchOptions &options)
                 fs::remove_all(p, e);
             }
         } cleanup{work};
-        if (!report(options.progress, "download", 0, kTarballBytes))
-            throw Cancelled();
+        step(job, "download", 0, kTarballBytes);
         std::string output;
         const int code = runProgram({options.npm, "pack", kPackage, "--silent"}, work.string(), output);
         if (code != 0)
@@ -394,8 +396,7 @@ FetchResult fetchIsnet(const FetchOptions &options)
         if (!fs::is_regular_file(packed, ec))
             throw std::runtime_error("npm pack did not write " + std::string(kTarballName) + (output.empty() ? "" : ": " + lastLines(output, 3)));
         result.downloaded = true;
-        if (!report(options.progress, "download", kTarballBytes, kTarballBytes))
-            throw Cancelled();
+        step(job, "download", kTarballBytes, kTarballBytes);
         if (!tarballGood(packed))
             throw std::runtime_error("the package npm fetched (" + std::to_string(fs::file_size(packed, ec)) + " bytes) does not have the pinned SHA-256 "
                                      + kTarballSha);
@@ -404,14 +405,13 @@ FetchResult fetchIsnet(const FetchOptions &options)
             throw std::runtime_error("cannot move the package into " + tarball.string() + ": " + ec.message());
     }
 
-    const auto model = assembleIsnetFromTarball(tarball.string(), options.progress);
+    const auto model = assembleIsnetFromTarball(tarball.string(), job);
     fs::create_directories(options.modelsFolder, ec);
     if (ec)
         throw std::runtime_error("cannot create the models folder " + options.modelsFolder + ": " + ec.message());
-    if (!report(options.progress, "write", 0, model.size()))
-        throw Cancelled();
+    step(job, "write", 0, model.size());
     writeFileAtomically(result.path, model.data(), model.size());
-    report(options.progress, "write", model.size(), model.size());
+    job.report(static_cast<long long>(model.size()), static_cast<long long>(model.size()), "write");
     return result;
 }
 

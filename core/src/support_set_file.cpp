@@ -7,18 +7,15 @@
 #include "diffss/error.h"
 
 #include "cv_interop.h"
+#include "json_file.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <stdexcept>
-
-namespace fs = std::filesystem;
 
 namespace diffss {
 
@@ -181,23 +178,7 @@ void saveSupportSet(const std::string &path, const std::vector<Shot> &shots, con
 
 SupportSetFile loadSupportSet(const std::string &path)
 {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec))
-        throw IoError(IoErrorKind::Unreadable, path, fs::exists(path, ec) ? "not a regular file" : "no such file");
-    const std::uintmax_t size = fs::file_size(path, ec);
-    if (ec)
-        throw IoError(IoErrorKind::Unreadable, path, ec.message());
-    if (size > kMaxBytes)
-        throw IoError(IoErrorKind::TooLarge, path, "larger than 1 GiB (" + std::to_string(size >> 20) + " MiB)");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError(IoErrorKind::Unreadable, path, "cannot be opened");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &) {
-        throw IoError(IoErrorKind::Corrupt, path, "not valid JSON");
-    }
+    const nlohmann::json j = detail::readJsonFile(path, kMaxBytes);
     if (!j.is_object() || !j.contains("format") || j["format"] != kFormat)
         throw IoError(IoErrorKind::Unsupported, path, "not a DifFSS support-set file (no \"format\": \"diffss-support-set\")");
     SupportSetFile file;

@@ -116,15 +116,14 @@ int main(int argc, char **argv)
         std::vector<Clock::time_point> marks, resumes;
         std::vector<double> runRates, cpuRates, cpuMarks, cpuResumes;
         const auto start = Clock::now();
-        pipeline->generate(control, p, [&](int, int) {
-            marks.push_back(Clock::now());
-            cpuMarks.push_back(cpuSeconds());
-            if (cpu)
-                runRates.push_back(matmulGflops(3, &cpuRates.emplace_back()));
-            cpuResumes.push_back(cpuSeconds());
-            resumes.push_back(Clock::now());
-            return true;
-        });
+        pipeline->generate(control, p, JobControl({}, [&](long long, long long, const std::string &) {
+                               marks.push_back(Clock::now());
+                               cpuMarks.push_back(cpuSeconds());
+                               if (cpu)
+                                   runRates.push_back(matmulGflops(3, &cpuRates.emplace_back()));
+                               cpuResumes.push_back(cpuSeconds());
+                               resumes.push_back(Clock::now());
+                           }));
         const auto end = Clock::now();
         if (cpu)
             runRates.push_back(matmulGflops(3, &cpuRates.emplace_back()));

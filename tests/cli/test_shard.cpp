@@ -354,6 +354,37 @@ private slots:
         QVERIFY(second.duplicated.empty() && second.missingShards.empty());
     }
 
+    void cancelledMergeWritesNoResults()
+    {
+        RedSegmenter segmenter;
+        segmenter.prepare(shots());
+        const QString base = dir_.filePath("cancelled-merge");
+        MergeOptions merge;
+        merge.outDir = (base + "/merged").toStdString();
+        for (int i = 0; i < 2; ++i) {
+            run(segmenter, base + QStringLiteral("/s%1").arg(i), Shard{i, 2});
+            merge.shardDirs.push_back((base + QStringLiteral("/s%1").arg(i)).toStdString());
+        }
+        // Cancelled after four of the eleven records: no results.json, and every mask copied is complete.
+        long long done = 0;
+        const JobControl stopAfterFour([&] { return done >= 4; }, [&](long long d, long long, const std::string &) { done = d; });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, mergeShards(merge, stopAfterFour));
+        QCOMPARE(done, 4LL);
+        QVERIFY(!QFile::exists(base + "/merged/results.json"));
+        QStringList left = QDir(base + "/merged").entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        left.removeAll(QStringLiteral(".diffss-run.lock"));
+        QVERIFY(!left.isEmpty() && left.size() <= 4);
+        for (const QString &mask : left) {
+            const QString from = QFile::exists(base + "/s0/" + mask) ? base + "/s0/" + mask : base + "/s1/" + mask;
+            QCOMPARE(testutils::readAll(base + "/merged/" + mask), testutils::readAll(from));
+        }
+        // Merging again finishes it.
+        const MergeReport report = mergeShards(merge);
+        QVERIFY(report.complete());
+        QCOMPARE(report.merged, 11);
+        QVERIFY(QFile::exists(base + "/merged/results.json"));
+    }
+
     void mergeRefusesOtherSupportSets()
     {
         RedSegmenter a, b(5);

@@ -269,10 +269,10 @@ private Q_SLOTS:
         const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());
         const Image control = pattern(64, 48, 0);
         std::vector<int> steps;
-        const Image a = pipeline->generate(control, params(1), [&](int step, int total) {
-            steps.push_back(step);
-            return total == 2;
-        });
+        const Image a = pipeline->generate(control, params(1), JobControl({}, [&](long long step, long long total, const std::string &) {
+                                               QCOMPARE(total, 2LL);
+                                               steps.push_back(static_cast<int>(step));
+                                           }));
         QCOMPARE(a.width(), 64);
         QCOMPARE(a.height(), 48);
         QCOMPARE(a.channels(), 3);
@@ -310,10 +310,9 @@ private Q_SLOTS:
         p.initImage = pattern(64, 64, 1);
         std::vector<int> totals;
         p.denoise = 0.25;
-        const Image light = pipeline->generate(control, p, [&](int, int total) {
-            totals.push_back(total);
-            return true;
-        });
+        const Image light = pipeline->generate(control, p, JobControl({}, [&](long long, long long total, const std::string &) {
+                                                   totals.push_back(static_cast<int>(total));
+                                               }));
         QCOMPARE(totals.back(), 5);   // a quarter of the 20 steps
         p.denoise = 1.0;   // the whole schedule: the start image does not matter
         QVERIFY(pipeline->generate(control, p) == pipeline->generate(control, [&] { auto q = p; q.initImage = {}; return q; }()));
@@ -327,11 +326,14 @@ private Q_SLOTS:
     void cancelBetweenSteps()
     {
         const auto pipeline = DiffusionPipeline::random(DiffusionConfig::tiny(), 7, merges_.toStdString());
+        // Cancelled once the first step is reported: the second is never computed.
         int calls = 0;
-        QVERIFY_THROWS_EXCEPTION(Cancelled, pipeline->generate(pattern(64, 64, 0), params(1), [&](int step, int) {
+        long long last = -1;
+        const JobControl stopAfterOne([&] { return last >= 1; }, [&](long long step, long long, const std::string &) {
             ++calls;
-            return step < 1;
-        }));
+            last = step;
+        });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, pipeline->generate(pattern(64, 64, 0), params(1), stopAfterOne));
         QCOMPARE(calls, 2);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, pipeline->generate(pattern(60, 64, 0), params(1)));
     }
@@ -557,10 +559,9 @@ private Q_SLOTS:
         r.count = 2;
         r.seed = 9;
         std::vector<std::pair<int, int>> seen;
-        const auto variants = generator->generate(r, [&](int done, int total) {
-            seen.emplace_back(done, total);
-            return true;
-        });
+        const auto variants = generator->generate(r, JobControl({}, [&](long long done, long long total, const std::string &) {
+                                                      seen.emplace_back(static_cast<int>(done), static_cast<int>(total));
+                                                  }));
         QCOMPARE(variants.size(), std::size_t(2));
         for (const auto &v : variants) {
             QCOMPARE(v.image.width(), 90);
@@ -574,8 +575,14 @@ private Q_SLOTS:
         QCOMPARE(seen.back(), std::make_pair(4, 4));
         // Reproducible by seed.
         QVERIFY(generator->generate(r).front().image == variants.front().image);
-        // Cancel from the progress callback.
-        QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(r, [](int done, int) { return done < 3; }));
+        // Cancelled midway (three of the four steps reported): throws, after no more steps.
+        long long reached = 0;
+        const JobControl stopAtThree([&] { return reached >= 3; }, [&](long long done, long long, const std::string &) {
+            QVERIFY(done <= 3);
+            reached = done;
+        });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(r, stopAtThree));
+        QCOMPARE(reached, 3LL);
         // Another generator with other sampling settings shares the loaded weights.
         const long loads = diffusionPipelineLoads();
         DiffusionGeneratorOptions more = o;

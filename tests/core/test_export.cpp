@@ -233,10 +233,10 @@ private slots:
         o.outDir = (tmp.path() + QStringLiteral("/coco")).toStdString();
         o.className = "ring";
         std::vector<int> seen;
-        const ExportReport report = exportMasks(items, o, [&](int done, int total) {
-            seen.push_back(done);
-            return total == 5;
-        });
+        const ExportReport report = exportMasks(items, o, JobControl({}, [&](long long done, long long total, const std::string &) {
+                                                    QCOMPARE(total, 5LL);
+                                                    seen.push_back(static_cast<int>(done));
+                                                }));
         QCOMPARE(report.exported, 3);
         QCOMPARE(report.empty, 1);
         QCOMPARE(report.problems.size(), std::size_t(2));
@@ -365,14 +365,27 @@ private slots:
     {
         QTemporaryDir tmp;
         const ResultsFolder r = makeResults(tmp.path());
+        const auto items = readResultsFolder(r.dir.toStdString());
+        // Cancelled once two items are done: the first two are written, nothing after.
+        long long done = 0;
+        const JobControl stopAfterTwo([&] { return done >= 2; }, [&](long long d, long long, const std::string &) { done = d; });
         ExportOptions o;
         o.outDir = (tmp.path() + QStringLiteral("/coco")).toStdString();
-        const ExportReport report = exportMasks(readResultsFolder(r.dir.toStdString()), o, [](int done, int) { return done < 2; });
-        QVERIFY(report.cancelled);
-        QCOMPARE(report.exported, 2);
+        QVERIFY_THROWS_EXCEPTION(Cancelled, exportMasks(items, o, stopAfterTwo));
+        QCOMPARE(done, 2LL);
         QVERIFY(!QFile::exists(tmp.path() + QStringLiteral("/coco/annotations.json")));
         const QStringList left = QDir(tmp.path() + QStringLiteral("/coco")).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
         QVERIFY2(left.isEmpty(), qPrintable(left.join(QLatin1Char(' '))));
+
+        // A per-item format keeps the items written before the cancel, each a complete file, and no temporary file.
+        done = 0;
+        o.format = ExportFormat::Masks;
+        o.outDir = (tmp.path() + QStringLiteral("/masks")).toStdString();
+        QVERIFY_THROWS_EXCEPTION(Cancelled, exportMasks(items, o, stopAfterTwo));
+        const QStringList masks = QDir(tmp.path() + QStringLiteral("/masks")).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        QCOMPARE(masks.size(), 2);
+        for (std::size_t i = 0; i < 2; ++i)
+            QCOMPARE(loadMask(o.outDir + "/" + items[i].name + ".png").mask, r.masks[i]);
     }
 
     void badInputNamesTheFile()

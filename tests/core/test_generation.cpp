@@ -198,7 +198,11 @@ private slots:
         request.mask = Mask(s.image.width(), s.image.height());
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generator->generate(request));
         request.mask = s.mask;
-        QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(request, [](int, int) { return false; }));
+        // Cancelled after the first variant: throws, and makes no more.
+        long long reached = 0;
+        const JobControl stopAfterOne([&] { return reached >= 1; }, [&](long long done, long long, const std::string &) { reached = done; });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, generator->generate(request, stopAfterOne));
+        QCOMPARE(reached, 1LL);
     }
 
     void diffusionSaysWhyItIsUnavailable()

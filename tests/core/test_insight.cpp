@@ -147,10 +147,22 @@ private slots:
         EvalOptions base;
         base.seed = 5;
         int calls = 0;
-        const auto rows = runExperiment(dir.filePath("data").toStdString(), *segmenter, generator.get(), base, settings,
-                                        [&](int, int, int) { return ++calls > 0; });
+        long long last = 0, total = 0;
+        std::vector<std::string> labels;
+        const JobControl counting({}, [&](long long done, long long all, const std::string &text) {
+            ++calls;
+            QVERIFY(done > last);   // counted over all the settings
+            last = done;
+            total = all;
+            if (labels.empty() || labels.back() != text)
+                labels.push_back(text);
+        });
+        const auto rows = runExperiment(dir.filePath("data").toStdString(), *segmenter, generator.get(), base, settings, counting);
         QCOMPARE(rows.size(), std::size_t(3));
-        QVERIFY(calls >= 18);   // 3 settings x 6 episodes
+        QCOMPARE(calls, 18);   // 3 settings x 6 episodes
+        QCOMPARE(last, 18LL);
+        QCOMPARE(total, 18LL);
+        QCOMPARE(labels, (std::vector<std::string>{settings[0].label, settings[1].label, settings[2].label}));
         for (std::size_t i = 0; i < rows.size(); ++i) {
             QStringList args{"eval", "--dataset", dir.filePath("data"), "--seed", "5", "--json", dir.filePath("e.json")};
             if (settings[i].aux > 0)
@@ -164,10 +176,13 @@ private slots:
             QCOMPARE(j["miou"].toDouble(), rows[i].result.miou);
             QCOMPARE(j["fbiou"].toDouble(), rows[i].result.fbiou);
         }
-        // Stopping returns the rows finished so far.
-        const auto stopped = runExperiment(dir.filePath("data").toStdString(), *segmenter, generator.get(), base, settings,
-                                           [](int setting, int, int) { return setting < 1; });
-        QCOMPARE(stopped.size(), std::size_t(1));
+        // Cancelling midway (in the second setting) throws: no rows, not a part of them.
+        std::string at;
+        const JobControl stopInSecond([&] { return at == settings[1].label; },
+                                      [&](long long, long long, const std::string &text) { at = text; });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, runExperiment(dir.filePath("data").toStdString(), *segmenter, generator.get(), base,
+                                                          settings, stopInSecond));
+        QCOMPARE(at, settings[1].label);
     }
 };
 

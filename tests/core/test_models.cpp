@@ -191,6 +191,26 @@ private slots:
         QCOMPARE(QDir(dir.filePath("cache")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries), QStringList());
     }
 
+    void cancellingTheFetchThrowsAndLeavesNoFile()
+    {
+        QTemporaryDir dir;
+        FetchOptions options;
+        options.modelsFolder = dir.filePath("models").toStdString();
+        options.cacheFolder = dir.filePath("cache").toStdString();
+        options.npm = fakeNpm(dir.path(), "head -c 136455985 /dev/zero > imgly-background-removal-data-1.4.5.tgz").toStdString();
+        // Cancelled once npm is done and the package's digest is being checked.
+        QStringList stages;
+        const JobControl stopAtVerify([&] { return stages.contains("verify"); },
+                                      [&](long long, long long, const std::string &stage) {
+                                          if (stages.isEmpty() || stages.last() != QString::fromStdString(stage))
+                                              stages << QString::fromStdString(stage);
+                                      });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, fetchIsnet(options, stopAtVerify));
+        QCOMPARE(stages, (QStringList{"download", "verify"}));
+        QVERIFY(!QFileInfo::exists(dir.filePath("models/isnet_fp16.onnx")));
+        QCOMPARE(QDir(dir.filePath("cache")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries), QStringList());
+    }
+
     void statusTellsPresentMissingAndCorrupt()
     {
         QTemporaryDir dir;
@@ -236,12 +256,11 @@ private slots:
         options.cacheFolder = QFileInfo(cached).absolutePath().toStdString();
         options.npm = "/nonexistent/npm";   // must not be needed
         QStringList stages;
-        options.progress = [&](const std::string &stage, std::uint64_t, std::uint64_t) {
+        const JobControl recording({}, [&](long long, long long, const std::string &stage) {
             if (stages.isEmpty() || stages.last() != QString::fromStdString(stage))
                 stages << QString::fromStdString(stage);
-            return true;
-        };
-        const FetchResult r = fetchIsnet(options);
+        });
+        const FetchResult r = fetchIsnet(options, recording);
         QVERIFY(!r.alreadyPresent && !r.downloaded);
         QCOMPARE(stages, (QStringList{"verify", "extract", "write"}));
         QCOMPARE(modelStatus(modelInfo("isnet"), options.modelsFolder).state, ModelState::Present);
@@ -249,8 +268,10 @@ private slots:
         // Cancelling leaves no model behind.
         QTemporaryDir other;
         options.modelsFolder = other.filePath("models").toStdString();
-        options.progress = [](const std::string &stage, std::uint64_t, std::uint64_t) { return stage != "extract"; };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, fetchIsnet(options));
+        std::string stage;
+        const JobControl stopAtExtract([&] { return stage == "extract"; },
+                                       [&](long long, long long, const std::string &s) { stage = s; });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, fetchIsnet(options, stopAtExtract));
         QVERIFY(!QFileInfo::exists(other.filePath("models/isnet_fp16.onnx")));
     }
 };

@@ -11,6 +11,7 @@
 #include "diffss/demo_data.h"
 #include "diffss/error.h"
 #include "diffss/evaluation.h"
+#include "diffss/export.h"
 #include "diffss/image_io.h"
 #include "diffss/isnet.h"
 #include "diffss/mask_io.h"
@@ -188,14 +189,18 @@ private slots:
         QCOMPARE(json["classes"].toObject()["spotted_ball"].toObject()["episodes"].toInt(), 4);
         QVERIFY(json.contains("fbiou") && json.contains("seconds"));
 
-        // Too many shots for every class is an error; stopping early is reported.
+        // Too many shots for every class is an error; cancelling throws (a part of the episodes is no result).
         options.shots = 4;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, evaluate(demo_.toStdString(), segmenter, options));
         options.shots = 1;
-        options.progress = [](int done, int) { return done < 5; };
-        const EvalResult partial = evaluate(demo_.toStdString(), segmenter, options);
-        QVERIFY(!partial.complete);
-        QCOMPARE(partial.episodes, 5);
+        long long done = 0, total = 0;
+        const JobControl stopAtFive([&] { return done >= 5; }, [&](long long d, long long t, const std::string &) {
+            done = d;
+            total = t;
+        });
+        QVERIFY_THROWS_EXCEPTION(Cancelled, evaluate(demo_.toStdString(), segmenter, options, stopAtFive));
+        QCOMPARE(done, 5LL);
+        QCOMPARE(total, 12LL);
     }
 
     void batchWritesMasksRecordsErrorsAndResumes()
@@ -269,15 +274,24 @@ private slots:
         BatchOptions options;
         options.queries = queries.toStdString();
         options.outDir = out.toStdString();
+        // Cancelled after three queries: it throws, and results.json lists those three.
         std::atomic_int handled{0};
-        const BatchResult first = runBatch(
-            segmenter, options, [&](const BatchItem &, const BatchProgress &) { ++handled; }, [&] { return handled >= 3; });
-        QVERIFY(first.cancelled);
-        QCOMPARE(first.progress.done, 3);
-        QCOMPARE(readJson(out + "/results.json")["run"].toObject()["complete"].toBool(), false);
+        long long reported = 0;
+        QVERIFY_THROWS_EXCEPTION(Cancelled, runBatch(
+                                                segmenter, options, [&](const BatchItem &, const BatchProgress &) { ++handled; },
+                                                JobControl([&] { return handled >= 3; },
+                                                           [&](long long done, long long, const std::string &) { reported = done; })));
+        QCOMPARE(handled.load(), 3);
+        QCOMPARE(reported, 3LL);
+        const QJsonObject kept = readJson(out + "/results.json");
+        QCOMPARE(kept["run"].toObject()["complete"].toBool(), false);
+        QCOMPARE(kept["run"].toObject()["cancelled"].toBool(), true);
+        QCOMPARE(kept["images"].toArray().size(), 3);
+        QCOMPARE(readResultsFolder(out.toStdString()).size(), std::size_t(3));
+        const QStringList left = QDir(out).entryList(QDir::Files | QDir::Hidden);
+        QCOMPARE(left, (QStringList{".diffss-run.lock", "1.png", "2.png", "3.png", "results.json"}));
         segmenter.calls = 0;
         const BatchResult second = runBatch(segmenter, options);
-        QVERIFY(!second.cancelled);
         QCOMPARE(second.progress.reused, 3);
         QCOMPARE(segmenter.calls.load(), 5);
         QCOMPARE(readJson(out + "/results.json")["images"].toArray().size(), 8);

@@ -315,14 +315,12 @@ void BatchPanel::start(bool rerunUnreviewed)
         [shots = std::move(shots), options, model, results](const JobControl &control) {
             std::unique_ptr<Segmenter> segmenter = model.empty() ? makeClassicSegmenter() : loadTorchScriptSegmenter(model);
             segmenter->prepare(shots);
-            const BatchResult result = runBatch(
-                *segmenter, options,
-                [&control, results](const BatchItem &item, const BatchProgress &progress) {
-                    results->put({item, progress});
-                    control.report(progress.done, progress.total);
-                },
-                control.flag());
-            return result.cancelled;
+            // runBatch reports after each item (after the callback put it). A
+            // cancel throws Cancelled once results.json holds the items done.
+            runBatch(
+                *segmenter, options, [results](const BatchItem &item, const BatchProgress &progress) { results->put({item, progress}); },
+                control);
+            return false;
         },
         [this](bool cancelled) { finishRun(cancelled || cancelRequested_, {}); });
 }

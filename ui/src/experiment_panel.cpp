@@ -325,13 +325,14 @@ void ExperimentPanel::run()
             long long episodes = 0;   // per setting, as the last progress said
             for (int i = 0; i < count && !control.cancelled(); ++i) {
                 const QString label = QString::fromStdString(settings[static_cast<std::size_t>(i)].label);
-                const auto progress = [&control, &episodes, i, count, &label](int, int done, int total) {
+                // One setting per call: a cancel (Cancelled) drops only the setting in progress.
+                const JobControl setting(control.flag(), [&control, &episodes, i, count, &label](long long done, long long total,
+                                                                                                  const std::string &) {
                     episodes = total;
-                    control.report(static_cast<long long>(i) * total + done, static_cast<long long>(total) * count,
+                    control.report(static_cast<long long>(i) * total + done, total * count,
                                    tr("%1 (%2 of %3): %4 / %5 episodes").arg(label).arg(i + 1).arg(count).arg(done).arg(total).toStdString());
-                    return !control.cancelled();
-                };
-                for (ExperimentRow &row : runExperiment(root, *segmenter, gen.get(), base, {settings[static_cast<std::size_t>(i)]}, progress))
+                });
+                for (ExperimentRow &row : runExperiment(root, *segmenter, gen.get(), base, {settings[static_cast<std::size_t>(i)]}, setting))
                     newRows->put(std::move(row));
                 control.report((i + 1) * episodes, episodes * count,
                                tr("%1 of %2 settings done").arg(i + 1).arg(count).toStdString());

@@ -109,9 +109,13 @@ ExportDialog::ExportDialog(QWidget *parent)
     });
     connect(&job_, &Job::failed, this, [this](const QString &error) { finish({}, error); });
     connect(&job_, &Job::cancelled, this, [this] {
-        ExportReport report;
-        report.cancelled = true;
-        finish(report, {});
+        progress_->setVisible(false);
+        updateFields();
+        status_->setText(tr("Cancelled. The files already written are complete; %1 was not written.")
+                             .arg(options().format == ExportFormat::Coco ? QStringLiteral("annotations.json")
+                                  : options().format == ExportFormat::Yolo ? QStringLiteral("data.yaml")
+                                                                           : tr("nothing else")));
+        emit finished(ExportReport{}, QStringLiteral("cancelled"));
     });
     updateFields();
 }
@@ -178,8 +182,8 @@ bool ExportDialog::start()
         [results, o](const JobControl &control) {
             const std::vector<ExportItem> items = readResultsFolder(results.toStdString());
             control.report(0, static_cast<long long>(items.size()));
-            // A cancel stops before the next item and comes back as report.cancelled.
-            return exportMasks(items, o, control.progress());
+            // A cancel stops before the next item and throws Cancelled (no shared files written).
+            return exportMasks(items, o, control);
         },
         [this](ExportReport report) { finish(report, {}); });
     updateFields();
@@ -200,11 +204,6 @@ void ExportDialog::finish(const ExportReport &r, const QString &error)
     updateFields();
     if (!error.isEmpty())
         status_->setText(tr("The export failed: %1").arg(error));
-    else if (r.cancelled)
-        status_->setText(tr("Cancelled. The files already written are complete; %1 was not written.")
-                             .arg(options().format == ExportFormat::Coco ? QStringLiteral("annotations.json")
-                                  : options().format == ExportFormat::Yolo ? QStringLiteral("data.yaml")
-                                                                           : tr("nothing else")));
     else
         status_->setText(tr("Exported %1 of %2 images (%3 instances, %4 with an empty mask) to %5.")
                              .arg(r.exported)

@@ -85,13 +85,7 @@ bool MainWindow::fetchIsnetInteractively()
     options.modelsFolder = folder.toStdString();
     options.cacheFolder = defaultCacheFolder();
     fetch.start(
-        [options](const JobControl &control) mutable {
-            options.progress = [&control](const std::string &stage, std::uint64_t done, std::uint64_t total) {
-                control.report(static_cast<long long>(done), static_cast<long long>(total), stage);
-                return !control.cancelled();
-            };
-            fetchIsnet(options);
-        },
+        [options](const JobControl &control) { fetchIsnet(options, control); },
         [&fetched] { fetched = true; });
     wait.exec();
     dialog.reset();

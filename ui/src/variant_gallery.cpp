@@ -392,7 +392,7 @@ void VariantGallery::start(std::vector<int> indices, std::uint64_t seed, bool fu
             o.indices = indices;
             o.full = full;
             const std::shared_ptr<const Generator> generator = shared ? shared : makeGenerator(generatorName.toStdString());
-            o.variants = generator->generate(r, control.progress());   // throws Cancelled when asked to stop
+            o.variants = generator->generate(r, control);   // throws Cancelled when asked to stop
             if (withControl)
                 o.control = controlMap(r.control, r.support, r.mask, adeClassFor(r.className, r.adeOverride).colour,
                                        generationSize(r.support.width(), r.support.height()));

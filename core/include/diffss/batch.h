@@ -76,7 +76,6 @@ struct BatchProgress {
 struct BatchResult {
     std::vector<BatchItem> items;   // in query order; only handled ones
     BatchProgress progress;
-    bool cancelled = false;
     std::string stopped;            // why the run stopped early on its own (e.g. the disk is full); empty otherwise
     std::vector<std::string> notes; // things the user should know: a results.json set aside, masks recomputed, temp files removed
     double seconds = 0;
@@ -107,11 +106,16 @@ using BatchCallback = std::function<void(const BatchItem &, const BatchProgress 
 // run's own temporary files left by a killed run are removed at the start.
 // A query that cannot be read or segmented is recorded with its error and
 // skipped; the run goes on, but stops (BatchResult::stopped) after 5 failed
-// writes in a row (full disk). Cancelling stops within the current image.
-// `callback` runs on the calling thread after each query. Throws IoError only
-// when the query folder or outDir itself is unusable, or outDir is the query
-// folder (masks would overwrite the inputs or be taken for them).
+// writes in a row (full disk). `callback` runs on the calling thread after
+// each query, then job.report(done, total). Throws IoError only when the
+// query folder or outDir itself is unusable, or outDir is the query folder
+// (masks would overwrite the inputs or be taken for them).
+//
+// Cancelling (`job`) stops within the current image: results.json is then
+// written (atomically) with the queries finished so far, and runBatch throws
+// Cancelled; a later run into the same folder resumes from it. What a
+// cancelled run kept is read back from results.json (readResultsFolder()).
 BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, const BatchCallback &callback = {},
-                     const CancelFlag &cancelled = {});
+                     const JobControl &job = {});
 
 } // namespace diffss

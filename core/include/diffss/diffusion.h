@@ -6,10 +6,10 @@
 
 #include "diffss/control_maps.h"
 #include "diffss/image.h"
+#include "diffss/job.h"
 #include "diffss/runtime.h"
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -139,9 +139,6 @@ struct DiffusionOptions {
     bool half = false;   // fp16 compute (CUDA only; CPU always computes in fp32)
 };
 
-// (step done, steps); return false to stop: generate() then throws Cancelled.
-using StepProgress = std::function<bool(int step, int steps)>;
-
 // Loaded networks. Thread contract: generate() is const; calls are
 // serialised inside (one set of weights, one generation at a time).
 class DiffusionPipeline {
@@ -162,8 +159,10 @@ public:
 
     // An RGB image the size of `control` (sides multiples of 64 for SD 1.5:
     // the latent must halve three times) from a
-    // prompt and a control map (RGB, as ControlNet expects). Throws Cancelled.
-    Image generate(const Image &control, const DiffusionParams &params, const StepProgress &progress = {}) const;
+    // prompt and a control map (RGB, as ControlNet expects). Reports (steps
+    // done, steps) to `job` after each sampling step; throws Cancelled when
+    // `job` is cancelled.
+    Image generate(const Image &control, const DiffusionParams &params, const JobControl &job = {}) const;
 
     // The text encoder's output for one prompt: textLength x textWidth
     // floats, row-major (for checks against other implementations).

@@ -5,7 +5,6 @@
 #include "diffss/segmenter.h"
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,9 +30,6 @@ struct EvalOptions {
     const Generator *generator = nullptr;
     int auxPerShot = 0;
     ControlType control = ControlType::Segmentation;
-    // Called after each episode; return false to stop (the result then holds
-    // the episodes done so far and `complete` is false).
-    std::function<bool(int done, int total)> progress;
 };
 
 struct ClassScore {
@@ -60,7 +56,6 @@ struct EvalResult {
     std::vector<EpisodeRecord> records;
     std::vector<std::string> skipped;   // classes with too few images for K shots, with why
     double seconds = 0;
-    bool complete = true;
     int shots = 1;
     int aux = 0;
     std::string generator;
@@ -74,13 +69,16 @@ struct EvalResult {
 // the class has fewer than shots + 1 images.
 std::vector<int> drawSupports(std::uint64_t seed, const std::string &className, int query, int classSize, int shots);
 
-// Runs the protocol with `segmenter` (prepared anew for every episode).
+// Runs the protocol with `segmenter` (prepared anew for every episode),
+// reporting (episodes done, total) to `job` after each episode.
 // Throws IoError for an unreadable dataset and for an image or mask that
 // cannot be used (naming it): an evaluation with holes would not be comparable.
-EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const EvalOptions &options = {});
+// Cancelling (`job`) throws Cancelled: a part of the episodes is no result.
+EvalResult evaluate(const std::string &datasetRoot, Segmenter &segmenter, const EvalOptions &options = {},
+                    const JobControl &job = {});
 
 // {"miou", "fbiou", "episodes", "classes": {name: {"iou", "episodes"}},
-//  "seconds", "shots", "seed", "backend", "complete", "skipped", "per_episode": [...]}
+//  "seconds", "shots", "seed", "backend", "skipped", "per_episode": [...]}
 std::string toJson(const EvalResult &result);
 
 } // namespace diffss

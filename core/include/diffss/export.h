@@ -26,7 +26,6 @@
 #include "diffss/mask_io.h"
 #include "diffss/segmenter.h"
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,20 +81,16 @@ struct ExportReport {
     int instances = 0;      // components written
     std::vector<std::string> problems;  // "<file>: <problem>" for each item left out
     std::vector<std::string> written;   // files written (paths)
-    bool cancelled = false;
 };
 
-// (items done, total); return false to cancel.
-using ExportProgress = std::function<bool(int done, int total)>;
-
-// Writes the items in the chosen format. Problems with one item are recorded
-// and the export goes on; throws IoError only when the output folder cannot
-// be created or a file shared by all items (COCO's annotations.json, YOLO's
-// data.yaml) cannot be written. Cancelling (progress returns false, or
-// `cancelled` returns true) stops before the next item; files shared by all
-// items are then not written.
-ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const ExportProgress &progress = {},
-                         const CancelFlag &cancelled = {});
+// Writes the items in the chosen format, reporting (items done, total) to
+// `job`. Problems with one item are recorded and the export goes on; throws
+// IoError only when the output folder cannot be created or a file shared by
+// all items (COCO's annotations.json, YOLO's data.yaml) cannot be written.
+// Cancelling (`job`) stops before the next item and throws Cancelled: the
+// files shared by all items are then not written, and every file that was
+// written is complete.
+ExportReport exportMasks(const std::vector<ExportItem> &items, const ExportOptions &options, const JobControl &job = {});
 
 // --- import ---------------------------------------------------------------
 

@@ -5,7 +5,6 @@
 #include "diffss/segmenter.h"
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,9 +38,6 @@ struct Variant {
     std::map<std::string, std::string> parameters;   // what was applied, for the project file and reports
 };
 
-// Progress: (variants done, total); return false to cancel.
-using GenerationProgress = std::function<bool(int done, int total)>;
-
 // Makes auxiliary supports. Thread contract: generate() is const and may run
 // on any thread; the same request and seed give the same pixels.
 class Generator {
@@ -51,9 +47,11 @@ public:
     virtual std::string description() const = 0;
     // False with the reason when it cannot run here (e.g. missing weights).
     virtual bool available(std::string *why = nullptr) const = 0;
-    // Throws Cancelled, std::invalid_argument for a bad request (empty mask,
-    // sizes that differ), std::runtime_error when unavailable.
-    virtual std::vector<Variant> generate(const GenerationRequest &request, const GenerationProgress &progress = {}) const = 0;
+    // Reports progress to `job` (variants done, total; a generator may count
+    // finer steps, e.g. sampling steps). Throws Cancelled when `job` is
+    // cancelled, std::invalid_argument for a bad request (empty mask, sizes
+    // that differ), std::runtime_error when unavailable.
+    virtual std::vector<Variant> generate(const GenerationRequest &request, const JobControl &job = {}) const = 0;
 };
 
 // The seed of variant i of a request: distinct and stable.

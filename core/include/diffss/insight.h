@@ -10,7 +10,6 @@
 #include "diffss/image.h"
 
 #include <array>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,10 +84,12 @@ struct ExperimentRow {
 };
 // Runs evaluate() once per setting with `base` (shots, seed, limits) and the
 // setting's aux count and control: the same numbers as `diffss eval` with the
-// same seed. progress(setting, episodes done, episodes total) may return
-// false to stop; the rows done so far are returned.
+// same seed. Reports (episodes done, total) over all settings to `job`, with
+// the setting's label as the text. Cancelling (`job`) throws Cancelled; a
+// caller that wants the settings finished before a cancel runs one setting
+// per call.
 std::vector<ExperimentRow> runExperiment(const std::string &datasetRoot, Segmenter &segmenter, const Generator *generator,
                                          const EvalOptions &base, const std::vector<ExperimentSetting> &settings,
-                                         const std::function<bool(int setting, int done, int total)> &progress = {});
+                                         const JobControl &job = {});
 
 } // namespace diffss

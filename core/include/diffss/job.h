@@ -10,14 +10,10 @@ namespace diffss {
 // The one cancellation convention of core. A long function learns that it
 // should stop by asking (a CancelFlag, or a JobControl that holds one) and
 // stops by throwing Cancelled; it never signals a cancel through its return
-// value (no nullopt, no empty result, no "complete = false").
-//
-// Not yet on it (JobControl::progress() and flag() adapt a JobControl to
-// them): Generator::generate, DiffusionPipeline::generate and fetchIsnet take
-// a progress callback that returns false to stop, and then throw Cancelled;
-// runBatch, exportMasks, mergeShards, evaluate and runExperiment return what
-// they finished with a `cancelled` (or `complete = false`) mark instead of
-// throwing, because their callers keep that partial result.
+// value (no nullopt, no empty result, no "complete = false", no progress
+// callback that returns false). Long functions take a `const JobControl &`
+// (progress through report(), throwIfCancelled() between steps); what must
+// stay on disk when one is cancelled is said where it is declared.
 
 // Returns true when the work should stop.
 using CancelFlag = std::function<bool()>;
@@ -62,16 +58,6 @@ public:
     CancelFlag flag() const
     {
         return [cancelled = cancelled_] { return cancelled && cancelled(); };
-    }
-
-    // A progress callback for the functions whose callback returns false to
-    // cancel: it reports (done, total, text) and answers "go on".
-    std::function<bool(int, int)> progress(std::string text = {}) const
-    {
-        return [self = *this, text = std::move(text)](int done, int total) {
-            self.report(done, total, text);
-            return !self.cancelled();
-        };
     }
 
 private:

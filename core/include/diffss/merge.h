@@ -6,7 +6,6 @@
 
 #include "diffss/segmenter.h"
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,11 +28,10 @@ struct MergeReport {
     std::vector<std::string> missing;       // queries no shard recorded (file names), or what is known of them
     std::vector<std::string> duplicated;    // "<name>: in <dir> and <dir>"; the first folder's record is kept
     std::vector<std::string> notes;         // other things to know (a shard that did not finish, a changed folder)
-    bool cancelled = false;
-    std::string resultsPath;    // <outDir>/results.json (not written when cancelled)
+    std::string resultsPath;    // <outDir>/results.json
 
     // Every query of the folder is in the merge exactly once.
-    bool complete() const { return missingShards.empty() && missing.empty() && duplicated.empty() && !cancelled; }
+    bool complete() const { return missingShards.empty() && missing.empty() && duplicated.empty(); }
 };
 
 // Reads every shard folder's results.json, checks that all were made from
@@ -53,10 +51,10 @@ struct MergeReport {
 // results.json, results made from another support set than the first
 // folder's (both fingerprints in the message), outDir unusable or one of the
 // shard folders. A mask that is missing or not the recorded PNG makes its
-// query missing (reported), not an error. `progress(done, total)` runs on the
-// calling thread after each record; `cancelled` stops before results.json is
-// written (the masks copied so far are complete files).
-MergeReport mergeShards(const MergeOptions &options, const std::function<void(int, int)> &progress = {},
-                        const CancelFlag &cancelled = {});
+// query missing (reported), not an error. job.report(done, total) runs on
+// the calling thread after each record. Cancelling (`job`) stops before the
+// next record and throws Cancelled: results.json is then not written (the
+// masks copied so far are complete files).
+MergeReport mergeShards(const MergeOptions &options, const JobControl &job = {});
 
 } // namespace diffss

@@ -5,8 +5,9 @@
 // it, with npm itself, and checked against pinned SHA-256 digests; the
 // diffusion files are downloaded by the user (see README).
 
+#include "diffss/job.h"
+
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,15 +50,10 @@ std::vector<ModelStatus> modelStatuses(const std::string &folder);
 // $XDG_CACHE_HOME/diffss, else ~/.cache/diffss.
 std::string defaultCacheFolder();
 
-// (stage, done, total); stage is "download", "verify", "extract" or "write".
-// Return false to stop: the fetch then throws Cancelled and leaves no file.
-using FetchProgress = std::function<bool(const std::string &stage, std::uint64_t done, std::uint64_t total)>;
-
 struct FetchOptions {
     std::string modelsFolder;   // where the model goes (created if missing)
     std::string cacheFolder;    // where the package tarball is kept
     std::string npm = "npm";    // the npm program (a path or a name on PATH)
-    FetchProgress progress;
 };
 
 struct FetchResult {
@@ -74,12 +70,14 @@ struct FetchResult {
 // against the pinned size and digest, and writes it atomically. A no-op
 // when the model is already present and intact. Throws std::runtime_error
 // saying what failed (npm missing, npm's own message, a digest mismatch
-// naming the piece) and Cancelled.
-FetchResult fetchIsnet(const FetchOptions &options);
+// naming the piece). Reports (done, total, stage) to `job`; stage is
+// "download", "verify", "extract" or "write". Cancelling (`job`) throws
+// Cancelled and leaves no model file.
+FetchResult fetchIsnet(const FetchOptions &options, const JobControl &job = {});
 
 // The model assembled from a package tarball (.tgz) already on disk, checked
 // as above; exposed for tests and for offline installs.
-std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, const FetchProgress &progress = {});
+std::vector<std::uint8_t> assembleIsnetFromTarball(const std::string &tarball, const JobControl &job = {});
 
 // The package the ISNet model is taken from.
 const char *isnetPackage();   // "@imgly/background-removal-data@1.4.5"

@@ -216,7 +216,7 @@ std::pair<std::vector<double>, std::vector<double>> eulerSchedule(int steps)
 
 } // namespace
 
-Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionParams &p, const StepProgress &progress) const
+Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionParams &p, const JobControl &job) const
 {
     const int factor = d->config.latentFactor() << (d->config.channelMult.size() - 1);
     if (controlImage.isNull() || controlImage.channels() != 3 || controlImage.width() % factor || controlImage.height() % factor)
@@ -257,8 +257,8 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
         // On a GPU the work is queued: wait for it, so progress (and cancel) follow what was computed.
         if (latest.is_cuda())
             (void)latest.flatten()[0].item<float>();
-        if (progress && !progress(step, total))
-            throw Cancelled();
+        job.report(step, total);
+        job.throwIfCancelled();
     };
     report(0, x);
     if (p.sampler == Sampler::Ddim) {

@@ -44,7 +44,8 @@ public:
     QString summary() const;
 
 signals:
-    // The export ended (finished, cancelled, or failed: `error` set).
+    // The export ended: finished; cancelled (an empty report, `error` "cancelled");
+    // or failed (`error` set).
     void finished(const diffss::ExportReport &report, const QString &error);
 
 protected:
