@@ -118,6 +118,9 @@ int runSegment(const QStringList &args)
     const QCommandLineOption outDir(QStringLiteral("out"), QStringLiteral("Folder for the masks and results.json."), QStringLiteral("DIR"));
     const QCommandLineOption overwrite(QStringLiteral("overwrite"),
                                        QStringLiteral("Segment again queries whose mask exists (default: keep them, resume)."));
+    const QCommandLineOption refuseOther(QStringLiteral("refuse-other-supports"),
+                                         QStringLiteral("Stop (exit 1, nothing changed) when the output folder holds the results of another "
+                                                        "support set, instead of segmenting those queries again."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
     const QCommandLineOption shardOption(QStringLiteral("shard"),
                                          QStringLiteral("Segment only task I's share of the sorted query folder split N ways (I from 0), or "
@@ -133,7 +136,7 @@ int runSegment(const QStringList &args)
                                             QStringLiteral("Write the prepared shots, backend and model hash to a support-set file "
                                                            "(without --queries and --out: only that)."),
                                             QStringLiteral("FILE"));
-    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kIsnetPasses, kDevice, kThreads, overwrite, quiet,
+    parser.addOptions({support, mask, auxDir, queries, outDir, kBackend, kModel, kGeneratedWeight, kIsnetPasses, kDevice, kThreads, overwrite, refuseOther, quiet,
                        shardOption, supportSet, saveSupportSet});
     const QString command = args.at(0);
     if (const int code = parse(parser, args,
@@ -233,6 +236,7 @@ int runSegment(const QStringList &args)
     options.queries = parser.value(queries).toStdString();
     options.outDir = parser.value(outDir).toStdString();
     options.existing = parser.isSet(overwrite) ? ExistingOutputs::Overwrite : ExistingOutputs::Skip;
+    options.refuseOtherSupportSet = parser.isSet(refuseOther);
     options.shard = shard;
     const bool showProgress = !parser.isSet(quiet);
     catchInterrupt("; run the same command again to resume");

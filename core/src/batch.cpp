@@ -190,6 +190,10 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
     const Previous previous = detail::previousRun(result.resultsPath, result.notes);
     const std::string fingerprint = segmenter.fingerprint();
     const bool sameSupports = !fingerprint.empty() && previous.fingerprint == fingerprint;
+    if (options.refuseOtherSupportSet && options.existing == ExistingOutputs::Skip && !previous.fingerprint.empty() && !sameSupports)
+        throw IoError(IoErrorKind::Unsupported, options.outDir,
+                      "the folder holds the results of another support set (results.json: " + previous.fingerprint + "; this run: " +
+                          fingerprint + "); nothing was changed. Use another output folder, or run without the refusal to segment again");
 
     // Queries whose mask can be trusted are carried over (Skip) first.
     std::vector<std::size_t> todo;

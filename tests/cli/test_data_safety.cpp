@@ -176,6 +176,13 @@ private slots:
             QVERIFY(v.toObject()["width"].toInt() == 96 && v.toObject()["foreground"].toDouble() > 0);
         }
 
+        // Another support with the refusal asked for: stops, nothing changed.
+        const QByteArray before = testutils::readAll(out + "/results.json");
+        const Run refused = segment(q, out, {"--refuse-other-supports"}, 6);
+        QCOMPARE(refused.code, 1);
+        QVERIFY2(refused.err.contains("another support set") && refused.err.contains(out), qPrintable(refused.err));
+        QCOMPARE(testutils::readAll(out + "/results.json"), before);
+
         // Another support: nothing is kept, and the run says why.
         const Run other = segment(q, out, {}, 6);
         QCOMPARE(other.code, 0);

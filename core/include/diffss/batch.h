@@ -33,6 +33,10 @@ struct BatchOptions {
     ExistingOutputs existing = ExistingOutputs::Skip;
     ImageLimits limits;
     std::vector<std::string> supportNames;   // for results.json
+    // With ExistingOutputs::Skip: when the output folder holds the results
+    // of another support set (results.json records another fingerprint),
+    // throw IoError instead of segmenting those queries again.
+    bool refuseOtherSupportSet = false;
     // With ExistingOutputs::Overwrite: queries whose existing mask is kept
     // anyway (e.g. masks a user has reviewed and corrected).
     std::set<std::string> keep;
