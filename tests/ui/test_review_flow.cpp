@@ -192,6 +192,27 @@ private slots:
         QVERIFY(!panel->results().empty());
     }
 
+    // Masks kept from an earlier run get their thumbnails too (drawn on a worker).
+    void keptResultsGetThumbnails()
+    {
+        auto window = openStudio(support());
+        QVERIFY(window);
+        ui::BatchPanel *panel = window->batchPanel();
+        panel->setQueryFolder(dir_.filePath("data/green_leaf"));
+        panel->setOutputFolder(dir_.filePath("kept-out"));
+        panel->setOverwrite(false);
+        QVERIFY(runBatch(panel));
+        QVERIFY(runBatch(panel));   // the same supports: every mask is kept
+        QListWidget *list = panel->resultsView();
+        QVERIFY(list->count() > 0);
+        for (const BatchItem &item : panel->results())
+            QVERIFY(item.reused && item.preview.isNull());
+        const Image first = loadImage(list->item(0)->data(Qt::UserRole).toString().toStdString()).image;
+        const QSize expected = QSize(first.width(), first.height()).scaled(112, 112, Qt::KeepAspectRatio);
+        for (int i = 0; i < list->count(); ++i)
+            QTRY_COMPARE(list->item(i)->icon().availableSizes().value(0), expected);
+    }
+
     // "New seed" on a variant after the count was lowered replaces that
     // variant only.
     void reseedAfterLoweringTheCount()

@@ -1,5 +1,8 @@
 #include "diffss/ui/batch_panel.h"
 
+#include "diffss/image_io.h"
+#include "diffss/mask_io.h"
+
 #include "diffss/torchscript_segmenter.h"
 #include "diffss/ui/batch_stats.h"
 #include "diffss/ui/mask_document.h"
@@ -13,6 +16,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QHash>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -135,6 +139,7 @@ BatchPanel::BatchPanel(Workspace *workspace, QWidget *parent)
             emit resultActivated(item->data(kQueryRole).toString(), item->data(kMaskRole).toString());
     });
     connect(&job_, &Job::progress, this, &BatchPanel::takeResults);
+    connect(&thumbnailJob_, &Job::progress, this, &BatchPanel::takeThumbnails);
     connect(&job_, &Job::cancelled, this, [this] { finishRun(true, {}); });
     connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(cancelRequested_, error); });
     connect(workspace_, &Workspace::resultsCleared, this, [this] {
@@ -188,7 +193,50 @@ void BatchPanel::finishRun(bool cancelled, const QString &error)
         text += tr(". Masks in %1").arg(QDir::toNativeSeparators(outputFolder()));
         rate_->setText(text);
     }
+    drawKeptThumbnails();
     emit finished(cancelled, static_cast<int>(items.size()), failedCount);
+}
+
+void BatchPanel::drawKeptThumbnails()
+{
+    QHash<QString, QString> masks;   // query -> mask, for the kept results without a preview
+    for (const BatchItem &item : workspace_->results())
+        if (item.reused && item.preview.isNull() && !item.maskPath.empty())
+            masks.insert(QString::fromStdString(item.query), QString::fromStdString(item.maskPath));
+    std::vector<std::pair<QString, QString>> kept;   // in review order
+    for (int i = 0; i < list_->count() && !masks.isEmpty() && static_cast<int>(kept.size()) < kMaxKeptThumbnails; ++i) {
+        const QString query = list_->item(i)->data(kQueryRole).toString();
+        if (const auto it = masks.constFind(query); it != masks.constEnd())
+            kept.emplace_back(query, *it);
+    }
+    if (kept.empty())
+        return;
+    auto queue = std::make_shared<JobQueue<std::pair<QString, QImage>>>();
+    thumbnails_ = queue;
+    thumbnailJob_.start(
+        [kept, queue](const JobControl &control) {
+            for (std::size_t i = 0; i < kept.size(); ++i) {
+                control.throwIfCancelled();
+                try {   // a file gone since is simply left without a thumbnail
+                    const Image image = loadImage(kept[i].first.toStdString()).image;
+                    const Mask mask = loadMask(kept[i].second.toStdString()).mask;
+                    queue->put({kept[i].first, withMask(image, mask, plotstyle::query(), kThumbnail)});
+                } catch (const std::exception &) {
+                }
+                control.report(static_cast<long long>(i + 1), static_cast<long long>(kept.size()));
+            }
+        },
+        [this] { takeThumbnails(); });
+}
+
+void BatchPanel::takeThumbnails()
+{
+    if (!thumbnails_)
+        return;
+    for (auto &[query, image] : thumbnails_->take())
+        for (int i = 0; i < list_->count(); ++i)
+            if (list_->item(i)->data(kQueryRole).toString() == query)
+                list_->item(i)->setIcon(QIcon(QPixmap::fromImage(image)));
 }
 
 BatchPanel::~BatchPanel() = default;
@@ -292,6 +340,7 @@ void BatchPanel::start(bool rerunUnreviewed)
     for (const Shot &s : shots)
         options.supportNames.push_back(s.name);
 
+    thumbnailJob_.cancel();
     workspace_->clearResults();
     progress_->setRange(0, 0);
     progress_->setVisible(true);

@@ -90,6 +90,11 @@ private:
     void updateSupportsLabel();
     void takeResults();   // what the run has handed over so far
     void finishRun(bool cancelled, const QString &error);
+    // Masks kept from an earlier run carry no preview: draw the first
+    // kMaxKeptThumbnails of them (review order) on a worker.
+    void drawKeptThumbnails();
+    static constexpr int kMaxKeptThumbnails = 400;
+    void takeThumbnails();
 
     Workspace *workspace_;
     int lastRunShots_ = 0, lastRunGenerated_ = 0;
@@ -109,6 +114,8 @@ private:
     bool cancelRequested_ = false;
     std::shared_ptr<JobQueue<std::pair<BatchItem, BatchProgress>>> results_;   // the running batch's
     Job job_{this};
+    std::shared_ptr<JobQueue<std::pair<QString, QImage>>> thumbnails_;
+    Job thumbnailJob_{this, Job::Mode::LatestWins};
 };
 
 } // namespace diffss::ui
