@@ -292,15 +292,18 @@ void saveProject(const std::string &path, const Project &project)
             throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
         for (std::size_t i = 0; i < project.variants.size(); ++i) {
             const ProjectVariant &v = project.variants[i];
+            // Lossless: the variants read back are the pixels that were
+            // generated, so a batch of the reopened project has the same
+            // support-set fingerprint and keeps its masks.
             const std::string base = std::to_string(i + 1);
-            saveImage((dir / (base + ".jpg")).string(), v.image);
-            saveMask((dir / (base + ".png")).string(), v.mask);
+            saveImage((dir / (base + ".png")).string(), v.image);
+            saveMask((dir / (base + ".mask.png")).string(), v.mask);
             json params = json::object();
             for (const auto &[key, value] : v.parameters)
                 params[key] = value;
             const std::string folder = dir.filename().string();
-            variants.push_back({{"image", folder + "/" + base + ".jpg"},
-                                {"mask", folder + "/" + base + ".png"},
+            variants.push_back({{"image", folder + "/" + base + ".png"},
+                                {"mask", folder + "/" + base + ".mask.png"},
                                 {"generator", v.generator},
                                 {"control", v.control},
                                 {"seed", std::to_string(v.seed)},

@@ -21,7 +21,9 @@ struct ViewSettings {
 };
 
 // A generated variant kept with the project: its pixels live beside the
-// project file in `<project name>.variants/` (`<i>.jpg` and mask `<i>.png`).
+// project file in `<project name>.variants/` (`<i>.png` and mask
+// `<i>.mask.png`, both lossless; projects written before kept `<i>.jpg` and
+// mask `<i>.png`, and still load).
 struct ProjectVariant {
     Image image;
     Mask mask;
