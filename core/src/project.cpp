@@ -184,6 +184,7 @@ Project parseProject(const std::string &path, const std::string &text, const Ima
             project.variants.push_back(std::move(v));
         }
     }
+    project.variantsStale = optional<bool>(doc, "variants_stale", false, path);
     if (doc.contains("shots")) {
         const json &list = doc["shots"];
         if (!list.is_array())
@@ -193,15 +194,28 @@ Project parseProject(const std::string &path, const std::string &text, const Ima
             ProjectShot shot;
             shot.imagePath = (image.is_absolute() ? image : fs::path(folderOf(path)) / image).lexically_normal().string();
             const std::string mask = (fs::path(folderOf(path)) / field<std::string>(item, "mask", path)).string();
-            // A shot's image may have moved since: the project still opens
-            // without it, and says so.
+            // A shot's image may have moved since, or its mask be unreadable:
+            // the project still opens, says so, and a shot whose mask is
+            // still there is kept (image null) so that saving writes it back.
             try {
                 shot.image = loadImage(shot.imagePath, limits).image;
+            } catch (const IoError &e) {
+                try {
+                    shot.mask = loadMask(mask, MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
+                    project.warnings.push_back("the extra shot " + shot.imagePath + " is not used until its image is back (" + e.what() +
+                                               "); the project keeps it");
+                    project.shots.push_back(std::move(shot));
+                } catch (const IoError &maskError) {
+                    project.warnings.push_back("the extra shot " + shot.imagePath + " was left out: " + e.what() + "; " + maskError.what());
+                }
+                continue;
+            }
+            try {
+                shot.mask = loadMaskFor(mask, shot.image.width(), shot.image.height(), MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
             } catch (const IoError &e) {
                 project.warnings.push_back("the extra shot " + shot.imagePath + " was left out: " + e.what());
                 continue;
             }
-            shot.mask = loadMaskFor(mask, shot.image.width(), shot.image.height(), MaskLoadOptions{MaskEncoding::Auto, -1, limits}).mask;
             project.shots.push_back(std::move(shot));
         }
     }
@@ -327,7 +341,8 @@ void saveProject(const std::string &path, const Project &project)
     }
     const json doc{
         {"format", kFormat},
-        {"schema_version", Project::kSchemaVersion},
+        // Files without extra shots stay readable by versions before them.
+        {"schema_version", project.shots.empty() ? 2 : Project::kSchemaVersion},
         {"class_name", project.className},
         {"support", support},
         {"view",
@@ -335,6 +350,7 @@ void saveProject(const std::string &path, const Project &project)
           {"outline_only", project.view.outlineOnly},
           {"mask_visible", project.view.maskVisible}}},
         {"variants", variants},
+        {"variants_stale", project.variantsStale},
         {"shots", shots},
     };
     const std::string text = doc.dump(2) + "\n";

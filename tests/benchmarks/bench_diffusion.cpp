@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         std::vector<Clock::time_point> marks, resumes;
         std::vector<double> runRates, cpuRates, cpuMarks, cpuResumes;
         const auto start = Clock::now();
-        pipeline->generate(control, p, JobControl({}, [&](long long, long long, const std::string &) {
+        pipeline->generate(control, p, diffss::JobControl({}, [&](long long, long long, const std::string &) {
                                marks.push_back(Clock::now());
                                cpuMarks.push_back(cpuSeconds());
                                if (cpu)

@@ -316,13 +316,95 @@ private slots:
         QCOMPARE(other.batchPanel()->supports().size(), std::size_t(2));
         QVERIFY(!other.isWindowModified());
 
-        // A shot whose image went away: the project still opens and says so.
+        // A shot whose image went away: the project still opens and says
+        // so, and saving it again keeps the shot (its mask) for when the
+        // image is back.
         const QString moved = dir_.filePath("moved-2.jpg");
         QVERIFY(QFile::rename(shotImage, moved));
-        ui::MainWindow third;
-        QVERIFY(third.openProject(project));
-        QVERIFY(third.workspace()->extraShots().empty());
+        {
+            ui::MainWindow third;
+            Answerer answers(QMessageBox::Ok);
+            QVERIFY(third.openProject(project));
+            QTRY_VERIFY(!answers.messages.isEmpty());
+            QVERIFY(answers.messages.join(' ').contains("2.jpg"));
+            QVERIFY(third.workspace()->extraShots().empty());
+            QCOMPARE(third.batchPanel()->supports().size(), std::size_t(1));
+            QVERIFY(third.saveProjectAs(project));
+        }
         QVERIFY(QFile::rename(moved, shotImage));
+        ui::MainWindow fourth;
+        QVERIFY(fourth.openProject(project));
+        QCOMPARE(fourth.workspace()->extraShots().size(), std::size_t(1));
+        QVERIFY(fourth.workspace()->extraShots()[0].mask == shotMask);
+
+        // Opening another image keeps the shots: unsaved work again.
+        QSignalSpy loaded(&fourth, &ui::MainWindow::loaded);
+        fourth.openImage(dir_.filePath("data/spotted_ball/3.jpg"));
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(fourth.workspace()->extraShots().size(), std::size_t(1));
+        QVERIFY(fourth.workspace()->isModified());
+    }
+
+    // Variants made before the mask was edited stay stale in the saved project.
+    void staleVariantsStayStaleInTheProject()
+    {
+        auto window = openStudio(support());
+        QVERIFY(window);
+        window->variantGallery()->setCount(2);
+        QVERIFY(generate(window->variantGallery()));
+        QVERIFY(window->document()->replaceLayer(ui::Layer::Mask, leftHalf(window->mask()), "edit"));
+        QVERIFY(window->variantGallery()->isStale());
+        const QString project = dir_.filePath("stale.diffss");
+        QVERIFY(window->saveProjectAs(project));
+        ui::MainWindow other;
+        QVERIFY(other.openProject(project));
+        QCOMPARE(other.variantGallery()->variants().size(), std::size_t(2));
+        QVERIFY(other.variantGallery()->isStale());
+        QVERIFY(other.workspace()->acceptedShots().empty());
+    }
+
+    // Reviewing never hands the reviewed image to the project as its
+    // support (the recovery copy is written from what the workspace says),
+    // and an image opened only for a look is not thrown away silently.
+    void reviewNeverBecomesTheSupport()
+    {
+        auto window = openStudio(support());
+        QVERIFY(window);
+        QStringList written;   // the support of every state the recovery copy would be written from
+        connect(window->workspace(), &ui::Workspace::projectEdited, this,
+                [&] { written << QString::fromStdString(window->workspace()->toProject({}).supportImage); });
+        ui::BatchPanel *panel = window->batchPanel();
+        panel->setQueryFolder(dir_.filePath("data/striped_flag"));
+        panel->setOutputFolder(dir_.filePath("never-out"));
+        panel->setOverwrite(true);
+        QVERIFY(runBatch(panel));
+        QListWidget *list = panel->resultsView();
+        QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
+        emit list->itemActivated(list->item(0));
+        QVERIFY(loaded.wait(10000));
+        QVERIFY(window->document()->replaceLayer(ui::Layer::Mask, leftHalf(window->mask()), "correct"));
+        QVERIFY(window->saveCorrection());
+        QVERIFY(window->returnToSupport());
+        QCOMPARE(window->imagePath(), support());
+        for (const QString &s : written)
+            QCOMPARE(QFileInfo(s), QFileInfo(support()));
+
+        // A query opened without a result file, then painted on: asked before it goes.
+        window->openResult(dir_.filePath("data/striped_flag/2.jpg"), QString());
+        QVERIFY(loaded.wait(10000));
+        QVERIFY(window->workspace()->isReviewing());
+        QVERIFY(window->document()->replaceLayer(ui::Layer::Mask, leftHalf(window->mask()), "paint"));
+        {
+            Answerer answers(QMessageBox::Cancel);
+            QVERIFY(!window->returnToSupport());
+            QCOMPARE(answers.messages.size(), 1);
+        }
+        QVERIFY(window->workspace()->isReviewing());
+        {
+            Answerer answers(QMessageBox::Discard);
+            QVERIFY(window->returnToSupport());
+        }
+        QCOMPARE(window->imagePath(), support());
     }
 
     // An unsaved correction of a reviewed result is asked for before

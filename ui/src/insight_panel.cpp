@@ -134,8 +134,9 @@ void InsightPanel::updateMap()
     updateButton_->setEnabled(false);
     mapStatus_->setText(tr("Computing prototypes..."));
     // Latest wins: sources that changed while this ran restart it.
-    mapJob_.start([sources = std::move(sources)](const JobControl &control) {
+    mapJob_.start([sources = std::move(sources), revision = workspace_->variantsRevision()](const JobControl &control) {
         MapData out;
+        out.variantsRevision = revision;
         auto add = [&](const QString &name, const QString &path, const QString &mask, int kind, const Image &image, const Mask &m) {
             control.throwIfCancelled();
             try {
@@ -199,8 +200,9 @@ void InsightPanel::showMap(const MapData &data)
     if (!data.problems.isEmpty())
         text += QLatin1Char(' ') + tr("Left out: %1").arg(data.problems.join(QStringLiteral("; ")));
     mapStatus_->setText(text);
-    // The gallery flags the variants far from the real supports.
-    if (!workspace_->variantsStale())
+    // The gallery flags the variants far from the real supports (when the
+    // map was made for the variants there are now).
+    if (!workspace_->variantsStale() && data.variantsRevision == workspace_->variantsRevision())
         workspace_->setDrift(variantDrift(workspace_->variants().size()));
     emit mapUpdated();
 }

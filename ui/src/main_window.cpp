@@ -229,6 +229,7 @@ void MainWindow::loadImageFiles(const QString &path, const QString &maskPath, bo
         } else {
             workspace_->openSupport(std::move(result.image->image), std::move(mask), result.imagePath,
                                     QFileInfo(result.imagePath).dir().dirName());
+            syncRecovery();
             addRecentFile(result.imagePath);
         }
         updateTitle();
@@ -350,15 +351,21 @@ void MainWindow::completeMask()
     const Image image = doc_->image();
     const Mask painted = doc_->mask(), object = doc_->layer(Layer::ObjectScribbles),
                background = doc_->layer(Layer::BackgroundScribbles);
+    const quint64 document = doc_->resets();   // the image it was started on
     completion_.start(
         [=](const JobControl &control) {
             return diffss::completeMask(image, painted.count() ? painted : Mask(), object, background, {}, control);
         },
-        [this](Mask result) {
+        [this, document](Mask result) {
             progress_->hide();
             cancel_->hide();
             bool changed = false;
-            try {   // the document may hold another image by now
+            if (doc_->resets() != document) {   // another image (or a result under review) is open now
+                statusBar()->showMessage(tr("Complete mask dropped: another image was opened meanwhile"), 6000);
+                emit completionFinished(false);
+                return;
+            }
+            try {
                 changed = doc_->replaceLayer(Layer::Mask, result, tr("Complete mask"));
                 statusBar()->showMessage(changed ? tr("Mask completed") : tr("Complete mask changed nothing"), 4000);
             } catch (const std::exception &e) {

@@ -13,6 +13,7 @@
 #include "diffss/ui/workspace.h"
 
 #include <QAction>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QMenuBar>
@@ -140,11 +141,18 @@ void MainWindow::createInsightDock(QDockWidget *besides, QMenu *menu)
     viewMenu_->addAction(dock->toggleViewAction());
 }
 
-void MainWindow::openResult(const QString &query, const QString &mask)
+void MainWindow::openResult(QString query, QString mask)
 {
     // The support stays in the workspace: only a correction can be lost here.
     if (!maybeSaveCorrection())
         return;
+    // The support itself (a point of the prototype map): it is not a result.
+    if (mask.isEmpty() && QDir::cleanPath(QFileInfo(query).absoluteFilePath()) ==
+                              QDir::cleanPath(QFileInfo(workspace_->supportPath()).absoluteFilePath())) {
+        if (workspace_->isReviewing())
+            returnToSupport();
+        return;
+    }
     loadImageFiles(query, mask, true);
 }
 

@@ -153,6 +153,8 @@ bool MainWindow::loadProjectFileAs(const QString &path, const QString &supportIm
         for (const std::string &w : project.warnings)
             warnings << QString::fromStdString(w);
         workspace_->loadProject(std::move(project), std::move(image.image), path);
+        if (QFileInfo(path) != QFileInfo(recoveryPath()))   // (recovering: the copy stays until it is saved)
+            syncRecovery();
         updateTitle();
         if (!warnings.isEmpty())
             showError(tr("The project opened, but not all of it:\n%1").arg(warnings.join(QLatin1Char('\n'))));
@@ -206,6 +208,16 @@ void MainWindow::requestAutosave()
             saveProject(path.toStdString(), project);
         },
         [this] { emit autosaved(); });
+}
+
+void MainWindow::syncRecovery()
+{
+    if (workspace_->isModified()) {
+        requestAutosave();
+        return;
+    }
+    autosave_.finishNow();
+    removeRecoveryFiles(recoveryPath());
 }
 
 void MainWindow::offerRecovery()
@@ -265,6 +277,16 @@ void MainWindow::removeRecoveryFiles(const QString &path)
 
 bool MainWindow::maybeSaveCorrection()
 {
+    if (workspace_->reviewEdited() && !workspace_->correctionModified()) {
+        // An image opened for a look (no result file to save to) was painted on.
+        const auto answer = QMessageBox::warning(
+            this, tr("DifFSS Studio"),
+            tr("The mask of %1 was edited, but it is not a batch result and the edits cannot be saved to one "
+               "(export them with File > Export Mask first). Discard them?")
+                .arg(QFileInfo(doc_->imagePath()).fileName()),
+            QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Cancel);
+        return answer == QMessageBox::Discard;
+    }
     if (!workspace_->correctionModified())
         return true;
     const QString name = QFileInfo(workspace_->reviewQuery()).fileName();

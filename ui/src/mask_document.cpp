@@ -60,8 +60,9 @@ MaskDocument::MaskDocument(QObject *parent) : QObject(parent), undo_(new QUndoSt
 
 MaskDocument::~MaskDocument() = default;
 
-void MaskDocument::reset(Image image, Mask mask, const QString &imagePath)
+void MaskDocument::reset(Image image, Mask mask, const QString &imagePath, Mask objectScribbles, Mask backgroundScribbles)
 {
+    ++resets_;
     undo_->clear();
     image_ = std::move(image);
     // 32-bit pixels draw without a per-paint conversion.
@@ -70,8 +71,10 @@ void MaskDocument::reset(Image image, Mask mask, const QString &imagePath)
     if (mask.isNull())
         mask = Mask(image_.width(), image_.height());
     layers_[index(Layer::Mask)] = std::move(mask);
-    layers_[index(Layer::ObjectScribbles)] = Mask(image_.width(), image_.height());
-    layers_[index(Layer::BackgroundScribbles)] = Mask(image_.width(), image_.height());
+    const auto fits = [this](const Mask &m) { return m.width() == image_.width() && m.height() == image_.height(); };
+    layers_[index(Layer::ObjectScribbles)] = fits(objectScribbles) ? std::move(objectScribbles) : Mask(image_.width(), image_.height());
+    layers_[index(Layer::BackgroundScribbles)] =
+        fits(backgroundScribbles) ? std::move(backgroundScribbles) : Mask(image_.width(), image_.height());
     shadows_ = layers_;
     stroke_ = {};
     undo_->setClean();

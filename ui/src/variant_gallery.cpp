@@ -142,7 +142,8 @@ VariantGallery::VariantGallery(Workspace *workspace, QWidget *parent)
     connect(&job_, &Job::failed, this, [this](const QString &error) { finishRun(nullptr, error); });
 
     className_->setText(workspace_->className());
-    connect(className_, &QLineEdit::editingFinished, this, [this] { workspace_->setClassName(className_->text().trimmed()); });
+    // Each edit goes to the workspace at once: quitting with the field still focused asks too.
+    connect(className_, &QLineEdit::textEdited, this, [this] { workspace_->setClassName(className_->text().trimmed()); });
     connect(workspace_, &Workspace::classNameChanged, this, [this](const QString &name) {
         if (className_->text() != name)
             className_->setText(name);
@@ -152,8 +153,12 @@ VariantGallery::VariantGallery(Workspace *workspace, QWidget *parent)
     connect(workspace_, &Workspace::driftChanged, this, &VariantGallery::rebuildGrid);
     connect(workspace_, &Workspace::acceptedChanged, this, &VariantGallery::acceptedChanged);
     connect(workspace_, &Workspace::staleChanged, this, [this](bool stale) {
-        if (stale && !isRunning())
-            status_->setText(tr("The mask changed after these variants were made: generate them again to use them."));
+        if (!isRunning()) {
+            const int n = static_cast<int>(variants().size());
+            status_->setText(stale ? tr("The mask changed after these variants were made: generate them again to use them.")
+                             : n > 0 ? tr("%n variant(s), made from the support's current mask.", nullptr, n)
+                                     : QString());
+        }
         rebuildGrid();
     });
     rebuildGrid();
@@ -166,8 +171,11 @@ void VariantGallery::finishRun(Outcome *o, const QString &error)
     progress_->setVisible(false);
     if (restart_) { // the mask changed while this ran: start over on the new one
         restart_ = false;
-        generate();
-        return;
+        if (workspace_->support()) {
+            generate();
+            return;
+        }
+        cancelRequested_ = true;   // no mask to start over on: this run ends as cancelled
     }
     // A run asked to stop counts as cancelled even when it got to the end.
     const bool cancelled = cancelRequested_ || (!o && error.isEmpty());
@@ -357,13 +365,14 @@ void VariantGallery::showError(const QString &message)
 
 void VariantGallery::supportChanged()
 {
-    // A run on a mask that is no longer the support's starts over on the new one.
-    if (!isRunning() || !runSupport_ || restart_)
+    // A run on a mask that is no longer the support's starts over on the
+    // new one; a run on an image that is no longer the support stops.
+    if (!isRunning() || !runSupport_ || restart_ || cancelRequested_)
         return;
     const std::optional<Shot> now = workspace_->support();
     if (now && now->name == runSupport_->name && now->mask == runSupport_->mask)
         return;
-    restart_ = true;
+    restart_ = now && now->name == runSupport_->name;
     cancel();
 }
 

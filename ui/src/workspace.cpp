@@ -2,6 +2,7 @@
 
 #include "diffss/ui/mask_document.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QUndoStack>
 
@@ -11,7 +12,7 @@ namespace {
 
 bool samePath(const QString &a, const QString &b)
 {
-    return a == b || (!a.isEmpty() && !b.isEmpty() && QFileInfo(a) == QFileInfo(b));
+    return a == b || (!a.isEmpty() && !b.isEmpty() && QDir::cleanPath(QFileInfo(a).absoluteFilePath()) == QDir::cleanPath(QFileInfo(b).absoluteFilePath()));
 }
 
 } // namespace
@@ -20,7 +21,7 @@ Workspace::Workspace(QObject *parent) : QObject(parent), doc_(new MaskDocument(t
 {
     // The document's edits are the support's while no result is reviewed.
     connect(doc_, &MaskDocument::edited, this, [this] {
-        if (parked_)
+        if (parked_ || resetting_)   // a reviewed image, or the document being replaced
             return;
         checkStale();
         emit supportChanged();
@@ -38,24 +39,39 @@ Workspace::~Workspace()
 
 // --- the support -------------------------------------------------------------
 
+void Workspace::resetDocument(Image image, Mask mask, const QString &path, Mask objectScribbles, Mask backgroundScribbles)
+{
+    resetting_ = true;
+    doc_->reset(std::move(image), std::move(mask), path, std::move(objectScribbles), std::move(backgroundScribbles));
+    resetting_ = false;
+}
+
+void Workspace::variantsReplaced()
+{
+    ++variantsRevision_;
+    emit variantsChanged();
+}
+
 void Workspace::openSupport(Image image, Mask mask, const QString &path, const QString &className)
 {
+    resetDocument(std::move(image), std::move(mask), path);
     parked_.reset();
     reviewQuery_.clear();
     reviewMask_.clear();
-    doc_->reset(std::move(image), std::move(mask), path);
     projectPath_.clear();
     className_ = className;
     emit classNameChanged(className_);
-    changed_ = false;
     if (!variants_.empty() && !samePath(variantsSource_, path)) {
         // Made from another picture: nothing to reuse them for.
         variants_.clear();
         accepted_.clear();
         drift_.clear();
-        emit variantsChanged();
+        variantsReplaced();
         emit acceptedChanged(0);
     }
+    // A new, untitled piece of work; what it keeps (the extra shots, the
+    // variants of this same image) is not in any file yet.
+    changed_ = !extraShots_.empty() || !unresolvedShots_.empty() || !variants_.empty();
     checkStale();
     emit reviewChanged();
     emit supportChanged();
@@ -127,7 +143,7 @@ void Workspace::setVariants(std::vector<Variant> variants, std::vector<bool> acc
     variantsMask_ = madeFrom ? madeFrom->mask : supportMask();
     variantsSource_ = madeFrom ? QString::fromStdString(madeFrom->name) : supportPath();
     checkStale();
-    emit variantsChanged();
+    variantsReplaced();
     emit acceptedChanged(static_cast<int>(acceptedShots().size()));
     setChanged();
 }
@@ -139,7 +155,7 @@ void Workspace::replaceVariant(std::size_t index, Variant variant)
     variants_[index] = std::move(variant);
     if (index < drift_.size())
         drift_[index] = -1;
-    emit variantsChanged();
+    variantsReplaced();
     emit acceptedChanged(static_cast<int>(acceptedShots().size()));
     setChanged();
 }
@@ -223,10 +239,15 @@ bool Workspace::isReviewed(const QString &query) const { return reviewed_.count(
 void Workspace::openResult(Image image, Mask mask, const QString &query, const QString &maskPath)
 {
     if (!parked_)
-        parked_ = Parked{doc_->image(), doc_->mask(), doc_->imagePath(), !doc_->undoStack()->isClean()};
+        parked_ = Parked{doc_->image(),
+                         doc_->mask(),
+                         doc_->layer(Layer::ObjectScribbles),
+                         doc_->layer(Layer::BackgroundScribbles),
+                         doc_->imagePath(),
+                         !doc_->undoStack()->isClean()};
     reviewQuery_ = maskPath.isEmpty() ? QString() : query;
     reviewMask_ = maskPath;
-    doc_->reset(std::move(image), std::move(mask), query);
+    resetDocument(std::move(image), std::move(mask), query);
     emit reviewChanged();
     emitModified();
 }
@@ -236,10 +257,11 @@ bool Workspace::returnToSupport()
     if (!parked_)
         return false;
     Parked support = std::move(*parked_);
+    resetDocument(std::move(support.image), std::move(support.mask), support.path, std::move(support.objectScribbles),
+                  std::move(support.backgroundScribbles));
     parked_.reset();
     reviewQuery_.clear();
     reviewMask_.clear();
-    doc_->reset(std::move(support.image), std::move(support.mask), support.path);
     if (support.modified)
         doc_->undoStack()->resetClean();   // its edits are still unsaved
     checkStale();
@@ -256,6 +278,8 @@ void Workspace::correctionSaved()
 }
 
 bool Workspace::correctionModified() const { return parked_ && !reviewMask_.isEmpty() && !doc_->undoStack()->isClean(); }
+
+bool Workspace::reviewEdited() const { return parked_ && !doc_->undoStack()->isClean(); }
 
 // --- the project ---------------------------------------------------------------
 
@@ -281,16 +305,19 @@ Project Workspace::toProject(const ViewSettings &view) const
     }
     for (const Shot &s : extraShots_)
         project.shots.push_back({s.name, s.image, s.mask});
+    for (const ProjectShot &s : unresolvedShots_)
+        project.shots.push_back(s);
+    project.variantsStale = variantsStale();
     return project;
 }
 
 void Workspace::loadProject(Project project, Image image, const QString &path)
 {
+    const QString supportPath = QString::fromStdString(project.supportImage);
+    resetDocument(std::move(image), std::move(project.mask), supportPath);
     parked_.reset();
     reviewQuery_.clear();
     reviewMask_.clear();
-    const QString supportPath = QString::fromStdString(project.supportImage);
-    doc_->reset(std::move(image), std::move(project.mask), supportPath);
     className_ = QString::fromStdString(project.className);
     emit classNameChanged(className_);
     std::vector<Variant> variants;
@@ -309,18 +336,24 @@ void Workspace::loadProject(Project project, Image image, const QString &path)
     variants_ = std::move(variants);
     accepted_ = std::move(accepted);
     drift_.clear();
-    variantsMask_ = doc_->mask();
+    // Variants saved stale (the mask was edited after them) stay stale.
+    variantsMask_ = project.variantsStale ? Mask() : doc_->mask();
     variantsSource_ = supportPath;
-    lastStale_ = false;
+    lastStale_ = variantsStale();
     extraShots_.clear();
-    for (ProjectShot &s : project.shots)
-        extraShots_.push_back(Shot{std::move(s.image), std::move(s.mask), s.imagePath, false});
+    unresolvedShots_.clear();
+    for (ProjectShot &s : project.shots) {
+        if (s.image.isNull())
+            unresolvedShots_.push_back(std::move(s));
+        else
+            extraShots_.push_back(Shot{std::move(s.image), std::move(s.mask), s.imagePath, false});
+    }
     projectPath_ = QFileInfo(path).absoluteFilePath();
     changed_ = false;
     emit reviewChanged();
-    emit variantsChanged();
+    variantsReplaced();
     emit acceptedChanged(static_cast<int>(acceptedShots().size()));
-    emit staleChanged(false);
+    emit staleChanged(lastStale_);
     emit shotsChanged();
     emit supportChanged();
     emitModified();

@@ -39,7 +39,7 @@ struct ProjectVariant {
 // `<project name>.shots/<i>.png`.
 struct ProjectShot {
     std::string imagePath;   // absolute once loaded
-    Image image;
+    Image image;             // null when the image could not be read (see Project::warnings)
     Mask mask;
 };
 
@@ -52,6 +52,9 @@ struct Project {
     ViewSettings view;
     Mask mask;                  // null: no mask yet
     std::vector<ProjectVariant> variants;
+    // The support's mask was edited after the variants were made: they are
+    // kept, but not used as shots until generated again.
+    bool variantsStale = false;
     std::vector<ProjectShot> shots;
     // What loading had to leave out (an extra shot whose image is gone),
     // one sentence each naming the file; the rest of the project loaded.

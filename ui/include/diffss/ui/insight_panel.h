@@ -72,6 +72,7 @@ signals:
 
 private:
     struct MapData {
+        quint64 variantsRevision = 0;   // the variant set the map was computed for
         std::vector<QString> names, paths, masks;
         std::vector<int> kinds;
         std::vector<std::vector<float>> prototypes;

@@ -75,7 +75,7 @@ public:
     // Opens a query with its result mask for review (Batch and Insight
     // panels); the support stays in the workspace, untouched. Asks first
     // when a correction would be lost. loaded() or loadFailed() follows.
-    void openResult(const QString &query, const QString &mask);
+    void openResult(QString query, QString mask);   // copies: the panel's strings may go while a prompt is open
     // Ends the review: the support is back in the canvas.
     bool returnToSupport();
     Canvas *canvas() const { return canvas_; }
@@ -109,6 +109,9 @@ private:
     void updateStatus();
     void updateTitle();
     void requestAutosave();
+    // After new work was opened: the recovery copy holds what is unsaved
+    // now (written again), or nothing (removed).
+    void syncRecovery();
     void offerRecovery();
     // Loads a project; when its image is missing, offers to locate it.
     bool loadProjectFile(const QString &path);

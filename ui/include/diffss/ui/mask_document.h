@@ -29,8 +29,12 @@ public:
     explicit MaskDocument(QObject *parent = nullptr);
     ~MaskDocument() override;
 
-    // Starts over on a new image; the undo history is cleared.
-    void reset(Image image, Mask mask, const QString &imagePath);
+    // Starts over on a new image; the undo history is cleared. Scribble
+    // layers of the image's size are taken as they are (else empty).
+    void reset(Image image, Mask mask, const QString &imagePath, Mask objectScribbles = {}, Mask backgroundScribbles = {});
+    // Counts reset() calls: a job started on the document can tell whether
+    // it still holds the same image (the same path may come back).
+    quint64 resets() const { return resets_; }
 
     bool isEmpty() const { return image_.isNull(); }
     const Image &image() const { return image_; }
@@ -73,6 +77,7 @@ private:
     std::array<Mask, 3> layers_;
     std::array<Mask, 3> shadows_;   // state at the last undo step, per layer
     QUndoStack *undo_;
+    quint64 resets_ = 0;
 
     struct Stroke {
         bool active = false;

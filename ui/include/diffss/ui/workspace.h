@@ -77,6 +77,9 @@ public:
     // Drift scores from the prototype map, one per variant (-1: none).
     void setDrift(std::vector<double> scores);
     const std::vector<double> &drift() const { return drift_; }
+    // Changes with every new or replaced variant: work computed for an
+    // older set (drift scores) can tell it is out of date.
+    quint64 variantsRevision() const { return variantsRevision_; }
 
     // Everything a batch runs with: the real shots, then the accepted variants.
     std::vector<Shot> batchShots() const;
@@ -101,6 +104,8 @@ public:
     void correctionSaved();
     // The result being reviewed has edits not written back.
     bool correctionModified() const;
+    // The image shown for review (with or without a result file) was edited.
+    bool reviewEdited() const;
 
     // --- the project ------------------------------------------------------
     QString projectPath() const { return projectPath_; }
@@ -141,9 +146,19 @@ private:
     void emitModified();
     void checkStale();
 
+    // Puts an image in the document without the document's own signals
+    // being taken for edits of the support.
+    void resetDocument(Image image, Mask mask, const QString &path, Mask objectScribbles = {}, Mask backgroundScribbles = {});
+    void variantsReplaced();
+
     MaskDocument *doc_;
+    bool resetting_ = false;
     QString className_;
     std::vector<Shot> extraShots_;
+    // Extra shots whose image could not be read when the project was opened:
+    // kept (path and mask) and written back, never silently dropped.
+    std::vector<ProjectShot> unresolvedShots_;
+    quint64 variantsRevision_ = 0;
 
     std::vector<Variant> variants_;
     std::vector<bool> accepted_;
@@ -158,7 +173,7 @@ private:
     // While a result is reviewed: the support, out of the document.
     struct Parked {
         Image image;
-        Mask mask;
+        Mask mask, objectScribbles, backgroundScribbles;
         QString path;
         bool modified = false;   // its mask had unsaved edits
     };
