@@ -202,6 +202,8 @@ struct SupportModel {
     // (the contrast a present class should show in a query).
     cv::Mat1f protoAxis;  // 1 x D: object prototype minus background prototype
     float selfContrast = 0.f;
+    float bgAxisMean = 0.f;   // mean projection of the background's cells on protoAxis
+    float gridFgShare = 0.f;  // share of the descriptor grid the object covers
     bool hasIsnet = false;
 };
 
@@ -268,6 +270,8 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
                 const cv::Mat1f c = v.descriptors * m.protoAxis.t();  // one value per cell
                 const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
                 m.selfContrast = float(w.dot(c.t()) / sw - wb.dot(c.t()) / sb);
+                m.bgAxisMean = float(wb.dot(c.t()) / sb);
+                m.gridFgShare = float(sw / w.total());
                 m.hasIsnet = m.selfContrast > 1e-6f;
             }
         }
@@ -436,6 +440,87 @@ Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const P
         if (counted[c] && score[c] < best - p.gateMargin) dropped.setTo(255, labels == c);
     if (stop()) return {};
 
+    // Is any salient region the class at all? On the descriptor grid each
+    // support's prototype projection is put on that support's own scale
+    // (0: as its background's cells score, 1: as its object's cells), the
+    // supports averaged. When every salient region is closer to the
+    // supports' background (< 0.5) while an object-sized set of cells away
+    // from them (not next to a salient cell: a descriptor spans its
+    // neighbours) is closer to their object (>= 0.5 on average), ISNet's map
+    // holds something else (a person in front of the tower): the regions
+    // are dropped and the object is found from those cells instead. 0.5 is
+    // the midpoint of the support's own two means, not a tuned value.
+    cv::Mat1f found;  // working size: the estimate from the cells, or empty
+    {
+        const int g = view.grid;
+        cv::Mat1f like = cv::Mat1f::zeros(g * g, 1);
+        double wsum = 0, share = 0;
+        for (const SupportModel& m : prep.shots) {
+            if (m.weight <= 0.f) continue;
+            const cv::Mat1f c = view.descriptors * m.protoAxis.t();
+            like += m.weight * (c - m.bgAxisMean) / m.selfContrast;
+            wsum += m.weight;
+            share += m.weight * m.gridFgShare;
+        }
+        double bestLike = -1e30;
+        if (wsum > 0) {
+            like = like.reshape(1, g) / float(wsum);
+            share /= wsum;
+            cv::Mat1f likeWork;
+            cv::resize(like, likeWork, sz, 0, 0, cv::INTER_LINEAR);
+            for (int c = 1; c < n; ++c)
+                if (counted[c]) bestLike = std::max(bestLike, cv::mean(likeWork, labels == c)[0]);
+        }
+        cv::Mat1b cells;
+        if (bestLike > -1e29 && bestLike < 0.5) {
+            cv::Mat1f gridMap;
+            cv::resize(view.map, gridMap, cv::Size(g, g), 0, 0, cv::INTER_AREA);
+            cv::Mat1b near;
+            cv::dilate(gridMap > 0.5f, near, cv::Mat::ones(3, 3, CV_8U));
+            std::vector<float> v;
+            for (int i = 0; i < g * g; ++i)
+                if (!near(i)) v.push_back(like(i));
+            if (!v.empty()) {
+                const size_t k = std::clamp<size_t>(size_t(std::lround(share * g * g)), 1, v.size());
+                std::nth_element(v.begin(), v.begin() + (k - 1), v.end(), std::greater<float>());
+                double top = 0;
+                for (size_t i = 0; i < k; ++i) top += v[i];
+                if (top / double(k) >= 0.5) cells = (like >= v[k - 1]) & ~near;
+            }
+        }
+        // The cells are coarse (1/16 of ISNet's input): GrabCut on the query,
+        // from probable labels only as in the classic path, gives the
+        // object's outline; probability as there, 0.3 x cells + 0.7 x mask.
+        // An outline outside the classic path's size prior ([sizeLo,
+        // sizeHi] x the supports' object share) found no distinct object:
+        // ISNet's map is kept then.
+        if (!cells.empty() && p.grabCutIters > 0) {
+            cv::Mat1f estimate;
+            cells.convertTo(estimate, CV_32F, 1.0 / 255);
+            cv::resize(estimate, estimate, sz, 0, 0, cv::INTER_LINEAR);
+            const cv::Mat1b init = estimate > 0.5f;
+            const int nf = cv::countNonZero(init);
+            if (nf > 20 && nf < int(init.total()) - 20) {
+                cv::Mat1b gc(sz, uchar(cv::GC_PR_BGD));
+                gc.setTo(uchar(cv::GC_PR_FGD), init);
+                cv::Mat bgdModel, fgdModel;
+                cv::setRNGSeed(kSeed);
+                cv::grabCut(q.img, gc, cv::Rect(), bgdModel, fgdModel, p.grabCutIters, cv::GC_INIT_WITH_MASK);
+                const cv::Mat1b fg = (gc == cv::GC_FGD) | (gc == cv::GC_PR_FGD);
+                const float area = float(cv::countNonZero(fg)) / fg.total();
+                const bool tooSmall = p.sizeLo > 0 && area < p.sizeLo * prep.fgFraction;
+                const bool tooLarge = p.sizeHi > 0 && area > p.sizeHi * prep.fgFraction;
+                if (!tooSmall && !tooLarge) {
+                    cv::Mat1f refined;
+                    fg.convertTo(refined, CV_32F, 1.0 / 255);
+                    found = 0.3f * estimate + 0.7f * refined;
+                    dropped = object.clone();
+                }
+            }
+        }
+    }
+    if (stop()) return {};
+
     Result res;
     cv::resize(view.map, res.probability, full, 0, 0, full.area() < view.map.size().area() ? cv::INTER_AREA : cv::INTER_LINEAR);
     if (cv::countNonZero(dropped)) {
@@ -443,6 +528,11 @@ Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const P
         cv::resize(dropped, droppedFull, full, 0, 0, cv::INTER_NEAREST);
         cv::Mat1f scaled = 0.2f * res.probability;  // below 0.5, the ranking within kept
         scaled.copyTo(res.probability, droppedFull);
+    }
+    if (!found.empty()) {
+        cv::Mat1f foundFull;
+        cv::resize(found, foundFull, full, 0, 0, cv::INTER_LINEAR);
+        res.probability = cv::max(res.probability, foundFull);
     }
     res.mask = res.probability > 0.5f;
 
