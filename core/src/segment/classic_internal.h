@@ -52,6 +52,10 @@ struct SupportModel {
     float selfContrast = 0.f;
     float bgAxisMean = 0.f;   // mean projection of the background's cells on protoAxis
     float gridFgShare = 0.f;  // share of the descriptor grid the object covers
+    // The same axis and self-contrast for each of the view's stageDescriptors
+    // (presence; empty when the view has none).
+    std::vector<cv::Mat1f> stageAxis;
+    std::vector<float> stageSelfContrast;
     bool hasIsnet = false;
 };
 

@@ -197,11 +197,25 @@ Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const P
     }
     const cv::Mat1f wb = 1.f - w;
     const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
+    // Per support: the mean over the encoder stages of the view's
+    // stageDescriptors of the contrast in each stage, each divided by the
+    // support's own (the stages on one scale); the combined descriptors'
+    // contrast when a support or the view has no stages.
     double contrast = 0, total = 0;
     for (const SupportModel& m : prep.shots) {
         if (m.weight <= 0.f) continue;
-        const cv::Mat1f c = (view.descriptors * m.protoAxis.t()).t();
-        contrast += m.weight * (w.dot(c) / sw - wb.dot(c) / sb) / m.selfContrast;
+        double own = 0;
+        if (!m.stageAxis.empty() && m.stageAxis.size() == view.stageDescriptors.size()) {
+            for (size_t k = 0; k < m.stageAxis.size(); ++k) {
+                const cv::Mat1f c = (view.stageDescriptors[k] * m.stageAxis[k].t()).t();
+                own += (w.dot(c) / sw - wb.dot(c) / sb) / m.stageSelfContrast[k];
+            }
+            own /= double(m.stageAxis.size());
+        } else {
+            const cv::Mat1f c = (view.descriptors * m.protoAxis.t()).t();
+            own = (w.dot(c) / sw - wb.dot(c) / sb) / m.selfContrast;
+        }
+        contrast += m.weight * own;
         total += m.weight;
     }
     const double x = ((total > 0 ? contrast / total : 0.0) - p.presenceMidpoint) / p.presenceScale;

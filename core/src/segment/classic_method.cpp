@@ -227,6 +227,20 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
                 m.bgAxisMean = float(wb.dot(c.t()) / sb);
                 m.gridFgShare = float(sw / w.total());
                 m.hasIsnet = m.selfContrast > 1e-6f;
+                for (const cv::Mat1f& d : v.stageDescriptors) {
+                    cv::Mat1f sf = w * d, sbg = wb * d;
+                    sf /= float(std::max(1e-12, cv::norm(sf)));
+                    sbg /= float(std::max(1e-12, cv::norm(sbg)));
+                    const cv::Mat1f axis = sf - sbg, sc = d * axis.t();
+                    const float self = float(w.dot(sc.t()) / sw - wb.dot(sc.t()) / sb);
+                    if (self <= 1e-6f) {  // no contrast in some stage: use the combined descriptors only
+                        m.stageAxis.clear();
+                        m.stageSelfContrast.clear();
+                        break;
+                    }
+                    m.stageAxis.push_back(axis);
+                    m.stageSelfContrast.push_back(self);
+                }
             }
         }
         prep->shots.push_back(std::move(m));
