@@ -416,9 +416,10 @@ private slots:
     // ISNet's own map, never takes from it. Each class's IoU (1-shot,
     // intersections and unions summed over its episodes, as evaluate()
     // does) is at least the support-blind map's (autoMask at 1024, the
-    // package's size, on each query) minus one point; the mean is at least
-    // 0.82 (0.799 before the two-scale map, 0.725 with the classical cues
-    // alone); 2 shots are not lower than 1.
+    // package's size, on each query) minus one point, and at least 0.55;
+    // the mean is at least 0.88 (0.905 measured; 0.833 before the supports
+    // could overrule ISNet's map, 0.799 before the two-scale map, 0.725 with
+    // the classical cues alone); 2 shots are not lower than 1.
     void isnetCueLiftsTheDevFssPhotos()
     {
         const QString data = testutils::sharedDataDir();
@@ -458,13 +459,15 @@ private slots:
             const EvalResult r = evaluate((data + "/dev-fss").toStdString(), *segmenter, options);
             for (const ClassScore &c : r.classes) {
                 qInfo("ISNet %d-shot %s IoU %.3f (support-blind map %.3f)", shots, c.name.c_str(), c.iou, blind[c.name]);
-                if (shots == 1)
+                if (shots == 1) {
                     QVERIFY2(c.iou >= blind[c.name] - 0.01, c.name.c_str());
+                    QVERIFY2(c.iou >= 0.55, c.name.c_str());
+                }
             }
             qInfo("ISNet %d-shot mIoU %.3f, %.1f s", shots, r.miou, r.seconds);
             if (shots == 1) {
                 oneShot = r.miou;
-                QVERIFY2(r.miou >= 0.82, qPrintable(QString::number(r.miou)));
+                QVERIFY2(r.miou >= 0.88, qPrintable(QString::number(r.miou)));
             } else {
                 QVERIFY2(r.miou >= oneShot - 1e-9, qPrintable(QString::number(r.miou)));
             }

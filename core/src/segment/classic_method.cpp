@@ -21,7 +21,9 @@
 //   8. GrabCut (probable labels only) from gcRuns initial areas (area x
 //      gcSpread^j around the initial one), run in parallel; majority vote.
 //   9. Probability and mask upsampled to the query's full resolution.
-#include "classic_method.h"
+// With ISNet views on the query and every support, segment() hands over to
+// segmentIsnet() in classic_isnet.cpp (shared types: classic_internal.h).
+#include "classic_internal.h"
 
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
@@ -34,8 +36,6 @@ namespace diffss::classic {
 
 namespace {
 
-constexpr int kSeed = 0x5eed;
-
 // Resize so that the long side equals `longSide` (area filter when shrinking).
 cv::Mat toWorking(const cv::Mat& img, int longSide, int interp = -1) {
     double s = double(longSide) / std::max(img.cols, img.rows);
@@ -45,22 +45,6 @@ cv::Mat toWorking(const cv::Mat& img, int longSide, int interp = -1) {
     cv::resize(img, out, sz, 0, 0, interp);
     return out;
 }
-
-// Lab colour histogram indexer.
-struct LabBins {
-    int nL, nAB;
-    int size() const { return nL * nAB * nAB; }
-    // Per-pixel bin index of an 8-bit Lab image.
-    cv::Mat1i index(const cv::Mat3b& lab) const {
-        cv::Mat1i idx(lab.size());
-        for (int y = 0; y < lab.rows; ++y)
-            for (int x = 0; x < lab.cols; ++x) {
-                const cv::Vec3b& v = lab(y, x);
-                idx(y, x) = (v[0] * nL >> 8) * nAB * nAB + (v[1] * nAB >> 8) * nAB + (v[2] * nAB >> 8);
-            }
-        return idx;
-    }
-};
 
 // Weighted histogram over bins (weights may be a mask or soft labels), then
 // smoothed over the a/b plane and normalised to a probability distribution.
@@ -183,34 +167,6 @@ cv::Mat1f texHistogram(const cv::Mat1i& idx, const cv::Mat1f& w) {
 
 }  // namespace
 
-// Statistics of one support image (working resolution).
-struct SupportModel {
-    cv::Mat1f fgHist, bgHist;          // colour models
-    cv::Mat1f fgTex, bgTex;            // texture models
-    cv::Mat descriptors;               // SIFT descriptors (rows)
-    float weight = 1.f;                // normalised share in the fused estimate
-    std::vector<cv::Point2f> kpPoint;  // keypoint positions (working px)
-    std::vector<uchar> kpFg;           // keypoint lies on the foreground
-    cv::Mat1b mask;                    // mask at working size
-    float fgFraction = 0.f;            // foreground area fraction
-    // ISNet (empty without a view): encoder descriptors of the object's and
-    // the background's grid cells.
-    cv::Mat1f fgDesc, bgDesc;
-    // Prototypes: the unit mean descriptor of the object's and of the
-    // background's cells (weighted by their share of the mask), and how much
-    // closer the object's cells are to the first than the background's cells
-    // (the contrast a present class should show in a query).
-    cv::Mat1f protoAxis;  // 1 x D: object prototype minus background prototype
-    float selfContrast = 0.f;
-    bool hasIsnet = false;
-};
-
-struct Prepared {
-    LabBins bins{8, 16};
-    std::vector<SupportModel> shots;
-    float fgFraction = 0.f;  // mean support foreground area fraction
-};
-
 std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const Params& p) {
     auto prep = std::make_shared<Prepared>();
     prep->bins = {p.binsL, p.binsAB};
@@ -268,7 +224,23 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
                 const cv::Mat1f c = v.descriptors * m.protoAxis.t();  // one value per cell
                 const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
                 m.selfContrast = float(w.dot(c.t()) / sw - wb.dot(c.t()) / sb);
+                m.bgAxisMean = float(wb.dot(c.t()) / sb);
+                m.gridFgShare = float(sw / w.total());
                 m.hasIsnet = m.selfContrast > 1e-6f;
+                for (const cv::Mat1f& d : v.stageDescriptors) {
+                    cv::Mat1f sf = w * d, sbg = wb * d;
+                    sf /= float(std::max(1e-12, cv::norm(sf)));
+                    sbg /= float(std::max(1e-12, cv::norm(sbg)));
+                    const cv::Mat1f axis = sf - sbg, sc = d * axis.t();
+                    const float self = float(w.dot(sc.t()) / sw - wb.dot(sc.t()) / sb);
+                    if (self <= 1e-6f) {  // no contrast in some stage: use the combined descriptors only
+                        m.stageAxis.clear();
+                        m.stageSelfContrast.clear();
+                        break;
+                    }
+                    m.stageAxis.push_back(axis);
+                    m.stageSelfContrast.push_back(self);
+                }
             }
         }
         prep->shots.push_back(std::move(m));
@@ -278,19 +250,6 @@ std::shared_ptr<const Prepared> prepare(const std::vector<Shot>& supports, const
 
 
 namespace {
-
-// Query-side features shared by all supports.
-struct Query {
-    cv::Mat3b img, lab;
-    cv::Mat1i idx;
-    cv::Size sz;
-    float diag = 0;
-    cv::Mat1f borderHist;                 // colour histogram of the border band
-    cv::Mat1i tidx;                       // texture index
-    cv::Mat1f borderTex;                  // texture histogram of the border band
-    std::vector<cv::KeyPoint> kps;
-    cv::Mat desc;
-};
 
 // Class-agnostic prior logit: MBD border saliency + centre prior.
 cv::Mat1f priorLogit(const Query& q, const Params& p) {
@@ -309,6 +268,9 @@ cv::Mat1f priorLogit(const Query& q, const Params& p) {
         }
     return p.wSaliency * sal + p.wCentre * centre;
 }
+
+
+}  // namespace
 
 // Support-specific evidence logit (colour + matches + shape) for one support.
 cv::Mat1f supportLogit(const Query& q, const SupportModel& m, const Params& p) {
@@ -373,114 +335,6 @@ cv::Mat1f supportLogit(const Query& q, const SupportModel& m, const Params& p) {
     }
     return p.wColour * colour + p.wTexture * texture + p.wMatch * match + p.wShape * shape;
 }
-
-// Encoder-descriptor evidence on the query's grid: the nearest support
-// object cell against the nearest support background cell (cosine), in
-// log-odds units; at the working size.
-cv::Mat1f featureLogit(const IsnetView& qv, const SupportModel& m, const Params& p, cv::Size sz) {
-    cv::Mat1f sim;
-    cv::gemm(qv.descriptors, m.fgDesc, 1.0, cv::noArray(), 0.0, sim, cv::GEMM_2_T);
-    cv::Mat1f fgBest, bgBest(qv.descriptors.rows, 1, -1.f);
-    cv::reduce(sim, fgBest, 1, cv::REDUCE_MAX);
-    if (!m.bgDesc.empty()) {
-        cv::gemm(qv.descriptors, m.bgDesc, 1.0, cv::noArray(), 0.0, sim, cv::GEMM_2_T);
-        cv::reduce(sim, bgBest, 1, cv::REDUCE_MAX);
-    }
-    cv::Mat1f cue = (fgBest - bgBest) / p.featureScale;
-    cue = cv::max(cv::min(cue, 4.f), -4.f);
-    cv::Mat1f out;
-    cv::resize(cue.reshape(1, qv.grid), out, sz, 0, 0, cv::INTER_LINEAR);
-    return out;
-}
-
-// With ISNet: its (two-scale) map gives the objects and their extent; the
-// supports decide which of the salient regions are the class. Adding the
-// support evidence pixel by pixel was measured worse on dev-fss (it erodes
-// thin parts that ISNet finds and revives regions it is unsure of), so the
-// evidence is pooled per region instead: a region whose mean evidence (over
-// the query's non-salient rest) is gateMargin below the best region's is
-// dropped. Presence compares the object's encoder descriptors with the
-// supports' object and background prototypes.
-Result segmentIsnet(const Prepared& prep, const Query& q, cv::Size full, const Params& p, const std::function<bool()>& stop,
-                    const IsnetView& view) {
-    const cv::Size sz = q.sz;
-    cv::Mat1f evidence = cv::Mat1f::zeros(sz);
-    for (const SupportModel& m : prep.shots) {
-        if (m.weight <= 0.f) continue;
-        cv::Mat1f own = supportLogit(q, m, p);
-        if (p.wFeature != 0) own += p.wFeature * featureLogit(view, m, p, sz);
-        evidence += m.weight * own;
-        if (stop()) return {};
-    }
-    if (p.smoothSigma > 0) cv::GaussianBlur(evidence, evidence, cv::Size(), p.smoothSigma * q.diag);
-
-    cv::Mat1f salient;
-    cv::resize(view.map, salient, sz, 0, 0, cv::INTER_AREA);
-    const cv::Mat1b object = salient > 0.5f;
-    cv::Mat1i labels, stats;
-    cv::Mat centroids;
-    const int n = cv::connectedComponentsWithStats(object, labels, stats, centroids, 8, CV_32S);
-    const cv::Mat1b rest = ~object;
-    const double restMean = cv::countNonZero(rest) ? cv::mean(evidence, rest)[0] : 0.0;
-    std::vector<double> score(n, 0.0);
-    std::vector<bool> counted(n, false);
-    double best = -1e30;
-    for (int c = 1; c < n; ++c) {
-        if (stats(c, cv::CC_STAT_AREA) < p.gateMinArea * sz.area()) continue;
-        score[c] = cv::mean(evidence, labels == c)[0] - restMean;
-        counted[c] = true;
-        best = std::max(best, score[c]);
-    }
-    cv::Mat1b dropped = cv::Mat1b::zeros(sz);
-    for (int c = 1; c < n; ++c)
-        if (counted[c] && score[c] < best - p.gateMargin) dropped.setTo(255, labels == c);
-    if (stop()) return {};
-
-    Result res;
-    cv::resize(view.map, res.probability, full, 0, 0, full.area() < view.map.size().area() ? cv::INTER_AREA : cv::INTER_LINEAR);
-    if (cv::countNonZero(dropped)) {
-        cv::Mat1b droppedFull;
-        cv::resize(dropped, droppedFull, full, 0, 0, cv::INTER_NEAREST);
-        cv::Mat1f scaled = 0.2f * res.probability;  // below 0.5, the ranking within kept
-        scaled.copyTo(res.probability, droppedFull);
-    }
-    res.mask = res.probability > 0.5f;
-
-    // Confidence: decisiveness of the map times the share of the salient
-    // area that was kept.
-    cv::Mat1f small;
-    cv::resize(res.probability, small, sz, 0, 0, cv::INTER_AREA);
-    const double salientArea = cv::countNonZero(object), keptArea = salientArea - cv::countNonZero(dropped & object);
-    res.confidence = float(cv::mean(cv::abs(2.f * small - 1.f))[0] * (salientArea > 0 ? keptArea / salientArea : 1.0));
-
-    // Presence: on the descriptor grid, the object (weighted by its
-    // probability; the most probable 1 % when nothing is predicted) against
-    // the rest, in cosine to the object prototype minus cosine to the
-    // background prototype, over the same contrast in the support.
-    cv::Mat1f w;
-    cv::resize(res.probability, w, cv::Size(view.grid, view.grid), 0, 0, cv::INTER_AREA);
-    w = w.reshape(1, 1);
-    if (cv::sum(w)[0] < 1e-2 * w.total()) {
-        std::vector<float> v(w.begin(), w.end());
-        std::nth_element(v.begin(), v.begin() + v.size() / 100, v.end(), std::greater<float>());
-        cv::Mat1b top = w >= v[v.size() / 100];
-        top.convertTo(w, CV_32F, 1.0 / 255);
-    }
-    const cv::Mat1f wb = 1.f - w;
-    const double sw = std::max(1e-9, cv::sum(w)[0]), sb = std::max(1e-9, cv::sum(wb)[0]);
-    double contrast = 0, total = 0;
-    for (const SupportModel& m : prep.shots) {
-        if (m.weight <= 0.f) continue;
-        const cv::Mat1f c = (view.descriptors * m.protoAxis.t()).t();
-        contrast += m.weight * (w.dot(c) / sw - wb.dot(c) / sb) / m.selfContrast;
-        total += m.weight;
-    }
-    const double x = ((total > 0 ? contrast / total : 0.0) - p.presenceMidpoint) / p.presenceScale;
-    res.presence = float(1.0 / (1.0 + std::exp(-x)));
-    return res;
-}
-
-}  // namespace
 
 Result segment(const Prepared& prep, const cv::Mat3b& query, const Params& p,
                const std::function<bool()>& cancelled, const std::shared_ptr<const IsnetView>& isnet) {

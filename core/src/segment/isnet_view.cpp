@@ -121,6 +121,7 @@ std::shared_ptr<const IsnetView> IsnetSource::view(const cv::Mat3b &bgr) const
     const cv::Mat1f s4 = stageRows(out.encoder.at(3), view->grid), s5 = stageRows(out.encoder.at(4), view->grid);
     cv::hconcat(s4, s5, view->descriptors);
     view->descriptors *= float(1.0 / std::sqrt(2.0));
+    view->stageDescriptors = {stageRows(out.encoder.at(2), view->grid), s4};
     std::lock_guard<std::mutex> lock(cacheMutex);
     cache.push_front({key, view});
     while (cache.size() > kCacheEntries)

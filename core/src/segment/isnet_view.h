@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace diffss {
 class IsNet;
@@ -29,6 +30,10 @@ struct IsnetView {
     // one row per cell (row-major), stages 4 and 5 (stage 5 upsampled), each
     // stage L2-normalised and the concatenation scaled to unit length.
     cv::Mat1f descriptors;
+    // For presence: the encoder stages 3 and 4 of the base-size pass (256 and
+    // 512 channels, 1/8 and 1/16 of that size), each on the same grid (stage
+    // 3 area-averaged) with L2-normalised rows, one matrix per stage.
+    std::vector<cv::Mat1f> stageDescriptors;
     int grid = 0;
 };
 
