@@ -72,6 +72,16 @@ private:
 
     QString support() const { return dir_.filePath("data/spotted_ball/1.jpg"); }
 
+    // The window's Batch panel set to segment data/<queries> into <out>.
+    ui::BatchPanel *batchOn(ui::MainWindow *window, const char *queries, const char *out, bool overwrite)
+    {
+        ui::BatchPanel *panel = window->batchPanel();
+        panel->setQueryFolder(dir_.filePath(QString::fromLatin1(queries)));
+        panel->setOutputFolder(dir_.filePath(QString::fromLatin1(out)));
+        panel->setOverwrite(overwrite);
+        return panel;
+    }
+
 private slots:
     void initTestCase()
     {
@@ -125,10 +135,7 @@ private slots:
         ui::VariantGallery *gallery = window->variantGallery();
         gallery->setCount(2);
         QVERIFY(generate(gallery));
-        ui::BatchPanel *panel = window->batchPanel();
-        panel->setQueryFolder(dir_.filePath("data/striped_flag"));
-        panel->setOutputFolder(dir_.filePath("review-out"));
-        panel->setOverwrite(true);
+        ui::BatchPanel *panel = batchOn(window.get(), "data/striped_flag", "review-out", true);
         QVERIFY(runBatch(panel));
         QCOMPARE(panel->lastRunShots(), 3);
         QCOMPARE(panel->lastRunGenerated(), 2);
@@ -170,10 +177,7 @@ private slots:
     {
         auto window = openStudio(support());
         QVERIFY(window);
-        ui::BatchPanel *panel = window->batchPanel();
-        panel->setQueryFolder(dir_.filePath("data/spotted_ball"));
-        panel->setOutputFolder(dir_.filePath("edit-out"));
-        panel->setOverwrite(false);   // resume: only masks of the same support set are kept
+        ui::BatchPanel *panel = batchOn(window.get(), "data/spotted_ball", "edit-out", false);   // resume: only masks of the same support set are kept
         QVERIFY(runBatch(panel));
         const QString results = dir_.filePath("edit-out/results.json");
         const QString first = readJson(results)["run"].toObject()["fingerprint"].toString();
@@ -197,10 +201,7 @@ private slots:
     {
         auto window = openStudio(support());
         QVERIFY(window);
-        ui::BatchPanel *panel = window->batchPanel();
-        panel->setQueryFolder(dir_.filePath("data/green_leaf"));
-        panel->setOutputFolder(dir_.filePath("kept-out"));
-        panel->setOverwrite(false);
+        ui::BatchPanel *panel = batchOn(window.get(), "data/green_leaf", "kept-out", false);
         QVERIFY(runBatch(panel));
         QVERIFY(runBatch(panel));   // the same supports: every mask is kept
         QListWidget *list = panel->resultsView();
@@ -373,10 +374,7 @@ private slots:
         QStringList written;   // the support of every state the recovery copy would be written from
         connect(window->workspace(), &ui::Workspace::projectEdited, this,
                 [&] { written << QString::fromStdString(window->workspace()->toProject({}).supportImage); });
-        ui::BatchPanel *panel = window->batchPanel();
-        panel->setQueryFolder(dir_.filePath("data/striped_flag"));
-        panel->setOutputFolder(dir_.filePath("never-out"));
-        panel->setOverwrite(true);
+        ui::BatchPanel *panel = batchOn(window.get(), "data/striped_flag", "never-out", true);
         QVERIFY(runBatch(panel));
         QListWidget *list = panel->resultsView();
         QSignalSpy loaded(window.get(), &ui::MainWindow::loaded);
@@ -413,10 +411,7 @@ private slots:
     {
         auto window = openStudio(support());
         QVERIFY(window);
-        ui::BatchPanel *panel = window->batchPanel();
-        panel->setQueryFolder(dir_.filePath("data/green_leaf"));
-        panel->setOutputFolder(dir_.filePath("correct-out"));
-        panel->setOverwrite(true);
+        ui::BatchPanel *panel = batchOn(window.get(), "data/green_leaf", "correct-out", true);
         QVERIFY(runBatch(panel));
         QListWidget *list = panel->resultsView();
         QVERIFY(list->count() >= 2);
