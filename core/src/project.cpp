@@ -4,6 +4,7 @@
 #include "diffss/error.h"
 #include "diffss/image_io.h"
 #include "diffss/mask_io.h"
+#include "diffss/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <type_traits>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -68,6 +70,45 @@ T optional(const json &object, const char *key, const T &fallback, const std::st
 }
 
 constexpr std::uintmax_t kMaxProjectBytes = 64u << 20;
+
+// Pixel files beside a project are named by their content (`<i>-<tag>`):
+// a save never overwrites a file the previous JSON names, so a save that
+// fails half-way leaves the previous project whole, and an autosave does
+// not write again what is already there.
+std::string contentTag(const Image *image, const Mask &mask, const std::string &extra = {})
+{
+    Sha256 h;
+    const int dims[5] = {image ? image->width() : 0, image ? image->height() : 0, image ? image->channels() : 0, mask.width(), mask.height()};
+    h.update(dims, sizeof dims);
+    if (image)
+        h.update(image->data(), image->byteCount());
+    h.update(mask.data(), static_cast<std::size_t>(mask.width()) * static_cast<std::size_t>(mask.height()));
+    h.update(extra.data(), extra.size());
+    return h.hexDigest().substr(0, 16);
+}
+
+// Creates `dir` (a project's variants or shots folder) or throws.
+void makeFolder(const fs::path &dir)
+{
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+        throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
+}
+
+// After the JSON names the new files: the folder's other files are the
+// previous saves' and go (an empty folder too). Failures here lose nothing.
+void pruneFolder(const fs::path &dir, const std::set<std::string> &keep)
+{
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        return;
+    for (const auto &entry : fs::directory_iterator(dir, ec))
+        if (entry.is_regular_file(ec) && !keep.count(entry.path().filename().string()))
+            fs::remove(entry.path(), ec);
+    if (fs::is_empty(dir, ec))
+        fs::remove(dir, ec);
+}
 
 Project parseProject(const std::string &path, const std::string &text, const ImageLimits &limits, const std::string &supportImage);
 
@@ -297,21 +338,27 @@ void saveProject(const std::string &path, const Project &project)
         saveMask(maskPath, project.mask);
         support["mask"] = fs::path(maskPath).filename().string();
     }
+    const fs::path variantsDir = projectVariantsDir(path), shotsDir = projectShotsDir(path);
+    std::set<std::string> variantFiles, shotFiles;
+    // A file of this content is already there (an earlier save): kept as it is.
+    const auto write = [](const fs::path &file, std::set<std::string> &names, const auto &save) {
+        names.insert(file.filename().string());
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec))
+            save(file.string());
+    };
     json variants = json::array();
     if (!project.variants.empty()) {
-        const fs::path dir = projectVariantsDir(path);
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        if (ec)
-            throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
+        const fs::path &dir = variantsDir;
+        makeFolder(dir);
         for (std::size_t i = 0; i < project.variants.size(); ++i) {
             const ProjectVariant &v = project.variants[i];
             // Lossless: the variants read back are the pixels that were
             // generated, so a batch of the reopened project has the same
             // support-set fingerprint and keeps its masks.
-            const std::string base = std::to_string(i + 1);
-            saveImage((dir / (base + ".png")).string(), v.image);
-            saveMask((dir / (base + ".mask.png")).string(), v.mask);
+            const std::string base = std::to_string(i + 1) + "-" + contentTag(&v.image, v.mask);
+            write(dir / (base + ".png"), variantFiles, [&](const std::string &f) { saveImage(f, v.image); });
+            write(dir / (base + ".mask.png"), variantFiles, [&](const std::string &f) { saveMask(f, v.mask); });
             json params = json::object();
             for (const auto &[key, value] : v.parameters)
                 params[key] = value;
@@ -327,15 +374,12 @@ void saveProject(const std::string &path, const Project &project)
     }
     json shots = json::array();
     if (!project.shots.empty()) {
-        const fs::path dir = projectShotsDir(path);
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        if (ec)
-            throw IoError(IoErrorKind::WriteFailed, dir.string(), ec.message());
+        const fs::path &dir = shotsDir;
+        makeFolder(dir);
         for (std::size_t i = 0; i < project.shots.size(); ++i) {
             const ProjectShot &shot = project.shots[i];
-            const std::string name = std::to_string(i + 1) + ".png";
-            saveMask((dir / name).string(), shot.mask);
+            const std::string name = std::to_string(i + 1) + "-" + contentTag(nullptr, shot.mask, shot.imagePath) + ".png";
+            write(dir / name, shotFiles, [&](const std::string &f) { saveMask(f, shot.mask); });
             shots.push_back({{"image", storedPath(shot.imagePath, path)}, {"mask", dir.filename().string() + "/" + name}});
         }
     }
@@ -355,6 +399,8 @@ void saveProject(const std::string &path, const Project &project)
     };
     const std::string text = doc.dump(2) + "\n";
     writeFileAtomically(path, text.data(), text.size());
+    pruneFolder(variantsDir, variantFiles);
+    pruneFolder(shotsDir, shotFiles);
 }
 
 } // namespace diffss

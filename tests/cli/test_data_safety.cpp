@@ -302,6 +302,51 @@ private slots:
         QVERIFY2(message.contains(path) && message.contains(expected), qPrintable(message));
     }
 
+    // A save that fails when the JSON is written leaves the previous project
+    // whole: its variants' files are not overwritten by the new ones, and a
+    // successful save removes the files no longer named.
+    void aFailedProjectSaveLeavesThePreviousOneWhole()
+    {
+        const QString path = dir_.filePath("whole.diffss");
+        const LoadedImage supportImage = loadImage(support(1).toStdString());
+        Project a;
+        a.supportImage = support(1).toStdString();
+        a.mask = Mask(supportImage.image.width(), supportImage.image.height());
+        a.mask.set(3, 3, true);
+        for (int i = 0; i < 2; ++i) {
+            ProjectVariant v;
+            v.image = Image(32, 24, 3, static_cast<std::uint8_t>(40 + i));
+            v.mask = Mask(32, 24);
+            v.mask.set(i, i, true);
+            v.generator = "augment";
+            a.variants.push_back(v);
+        }
+        saveProject(path.toStdString(), a);
+        const QDir variants(QString::fromStdString(projectVariantsDir(path.toStdString())));
+        QCOMPARE(variants.entryList(QDir::Files).size(), 4);
+
+        // The next save fails at the JSON (a folder stands where the file goes).
+        Project b = a;
+        b.variants[0].image = Image(32, 24, 3, 200);
+        QVERIFY(QFile::rename(path, path + ".saved"));
+        QVERIFY(QDir().mkpath(path + "/occupied"));
+        QCOMPARE(testutils::errorKindOf([&] { saveProject(path.toStdString(), b); }), IoErrorKind::WriteFailed);
+        QVERIFY(QDir(path).removeRecursively());
+        QVERIFY(QFile::rename(path + ".saved", path));
+        const Project back = loadProject(path.toStdString());
+        QCOMPARE(back.variants.size(), std::size_t(2));
+        QVERIFY(back.variants[0].image == a.variants[0].image);   // not b's pixels
+        QVERIFY(back.variants[1].image == a.variants[1].image);
+
+        // A save that succeeds names only its own files; the others go.
+        saveProject(path.toStdString(), b);
+        QCOMPARE(variants.entryList(QDir::Files).size(), 4);
+        QVERIFY(loadProject(path.toStdString()).variants[0].image == b.variants[0].image);
+        b.variants.clear();
+        saveProject(path.toStdString(), b);
+        QVERIFY(!variants.exists());
+    }
+
     void projectReaderNamesWrongTypedFields()
     {
         const QString path = dir_.filePath("types.diffss");

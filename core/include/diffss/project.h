@@ -21,9 +21,9 @@ struct ViewSettings {
 };
 
 // A generated variant kept with the project: its pixels live beside the
-// project file in `<project name>.variants/` (`<i>.png` and mask
-// `<i>.mask.png`, both lossless; projects written before kept `<i>.jpg` and
-// mask `<i>.png`, and still load).
+// project file in `<project name>.variants/` (`<i>-<tag>.png` and mask
+// `<i>-<tag>.mask.png`, lossless, named by their content; projects written
+// before kept `<i>.jpg` and mask `<i>.png`, and still load).
 struct ProjectVariant {
     Image image;
     Mask mask;
@@ -89,8 +89,12 @@ std::string projectVariantsDir(const std::string &projectPath);
 // The folder the masks of a project's extra shots are written to.
 std::string projectShotsDir(const std::string &projectPath);
 
-// Writes the mask and the variants, then the JSON, each file atomically: a
-// failure leaves the previous project's JSON as it was. Throws IoError.
+// Writes the mask, the variants and the shots' masks, then the JSON, each
+// file atomically. Variant and shot files are named by their content, so a
+// save never overwrites one the previous JSON names: a failure leaves the
+// previous project whole (and an unchanged variant is not written again).
+// Once the JSON is written, files of earlier saves that it no longer names
+// are removed. Throws IoError.
 void saveProject(const std::string &path, const Project &project);
 
 } // namespace diffss
