@@ -36,7 +36,7 @@ struct ProjectVariant {
 
 // An extra real shot of the support set (another image with its mask): the
 // image stays where it is, its mask is written beside the project file in
-// `<project name>.shots/<i>.png`.
+// `<project name>.shots/<i>-<tag>.png` (named by content, as the variants).
 struct ProjectShot {
     std::string imagePath;   // absolute once loaded
     Image image;             // null when the image could not be read (see Project::warnings)
