@@ -109,8 +109,9 @@ private:
     std::thread thread_; // last: starts after everything above exists
 };
 
-// The query scaled to fit `size` pixels with the mask tinted magenta.
-Image makePreview(const Image &query, const Mask &mask, int size)
+} // namespace
+
+Image resultPreview(const Image &query, const Mask &mask, int size)
 {
     const double scale = std::min(1.0, static_cast<double>(size) / std::max(query.width(), query.height()));
     const cv::Size target(std::max(1, static_cast<int>(query.width() * scale)), std::max(1, static_cast<int>(query.height() * scale)));
@@ -130,9 +131,6 @@ Image makePreview(const Image &query, const Mask &mask, int size)
     }
     return detail::toImage(small);
 }
-
-
-} // namespace
 
 BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, const BatchCallback &callback, const JobControl &job)
 {
@@ -320,7 +318,7 @@ BatchResult runBatch(const Segmenter &segmenter, const BatchOptions &options, co
                     item.confidence = seg.confidence;
                     item.presence = seg.presence;
                     if (options.previewSize > 0)
-                        item.preview = makePreview(*d->image, seg.mask, options.previewSize);
+                        item.preview = resultPreview(*d->image, seg.mask, options.previewSize);
                     ++segmented;
                 } catch (const Cancelled &) {
                     cancelled = true;

@@ -6,7 +6,6 @@
 #include "diffss/torchscript_segmenter.h"
 #include "diffss/ui/batch_stats.h"
 #include "diffss/ui/mask_document.h"
-#include "diffss/ui/plot_style.h"
 #include "diffss/ui/qimage_convert.h"
 #include "diffss/ui/settings.h"
 #include "diffss/ui/workspace.h"
@@ -220,7 +219,7 @@ void BatchPanel::drawKeptThumbnails()
                 try {   // a file gone since is simply left without a thumbnail
                     const Image image = loadImage(kept[i].first.toStdString()).image;
                     const Mask mask = loadMask(kept[i].second.toStdString()).mask;
-                    queue->put({kept[i].first, withMask(image, mask, plotstyle::query(), kThumbnail)});
+                    queue->put({kept[i].first, toQImage(resultPreview(image, mask, kThumbnail))});
                 } catch (const std::exception &) {
                 }
                 control.report(static_cast<long long>(i + 1), static_cast<long long>(kept.size()));
@@ -296,20 +295,20 @@ void BatchPanel::showReviewed(const QString &query)
         if (!item->text().startsWith(QStringLiteral("\u2713 ")))
             item->setText(QStringLiteral("\u2713 ") + item->text());
         if (corrected)
-            item->setIcon(QIcon(QPixmap::fromImage(withMask(doc->image(), doc->mask(), plotstyle::query(), kThumbnail))));
+            item->setIcon(QIcon(QPixmap::fromImage(toQImage(resultPreview(doc->image(), doc->mask(), kThumbnail)))));
         item->setToolTip(item->toolTip() + tr("\nreviewed and corrected"));
     }
 }
 
 std::vector<BatchItem> BatchPanel::results() const
 {
+    QHash<QString, const BatchItem *> byQuery;
+    for (const BatchItem &item : workspace_->results())
+        byQuery.insert(QString::fromStdString(item.query), &item);
     std::vector<BatchItem> ordered;
-    for (int i = 0; i < list_->count(); ++i) {
-        const QString query = list_->item(i)->data(kQueryRole).toString();
-        for (const BatchItem &item : workspace_->results())
-            if (QString::fromStdString(item.query) == query)
-                ordered.push_back(item);
-    }
+    for (int i = 0; i < list_->count(); ++i)
+        if (const BatchItem *item = byQuery.value(list_->item(i)->data(kQueryRole).toString()))
+            ordered.push_back(*item);
     return ordered;
 }
 

@@ -1,5 +1,7 @@
 #include "diffss/ui/diffusion_dialog.h"
 
+#include "diffss/generator.h"
+
 #include "diffss/ui/settings.h"
 
 #include <QCheckBox>
@@ -17,6 +19,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QStyle>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -249,6 +252,17 @@ void DiffusionDialog::browse(QLineEdit *edit, bool folder, const QString &title,
                                 : QFileDialog::getOpenFileName(this, title, QFileInfo(start).isDir() ? start : QFileInfo(start).path(), filter);
     if (!path.isEmpty())
         edit->setText(QDir::toNativeSeparators(path));
+}
+
+void showGeneratorAvailability(QComboBox *list, int row, const Generator &generator, const QString &description, int fallback)
+{
+    std::string why;
+    const bool ok = generator.available(&why);
+    list->setItemData(row, ok ? description : QString::fromStdString(why), Qt::ToolTipRole);
+    if (auto *model = qobject_cast<QStandardItemModel *>(list->model()))
+        model->item(row)->setEnabled(ok);
+    if (!ok && list->currentIndex() == row)
+        list->setCurrentIndex(fallback);
 }
 
 } // namespace diffss::ui

@@ -237,15 +237,9 @@ std::vector<ExperimentSetting> ExperimentPanel::runSettings() const
 
 void ExperimentPanel::refreshDiffusion()
 {
-    const int row = generator_->findText(QStringLiteral("diffusion"));
-    std::string why;
-    const bool ok = makeDiffusionGenerator(DiffusionDialog::remembered())->available(&why);
-    if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
-        model->item(row)->setEnabled(ok);
-    generator_->setItemData(row, ok ? tr("SD 1.5 + ControlNet with the weights of Settings > Diffusion Models") : QString::fromStdString(why),
-                            Qt::ToolTipRole);
-    if (!ok && generator_->currentIndex() == row)
-        generator_->setCurrentIndex(0);
+    showGeneratorAvailability(generator_, generator_->findText(QStringLiteral("diffusion")),
+                              *makeDiffusionGenerator(DiffusionDialog::remembered()),
+                              tr("SD 1.5 + ControlNet with the weights of Settings > Diffusion Models"), 0);
 }
 
 void ExperimentPanel::showEvent(QShowEvent *event)

@@ -13,7 +13,6 @@
 #include "diffss/ui/workspace.h"
 
 #include <QAction>
-#include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QMenuBar>
@@ -147,8 +146,7 @@ void MainWindow::openResult(QString query, QString mask)
     if (!maybeSaveCorrection())
         return;
     // The support itself (a point of the prototype map): it is not a result.
-    if (mask.isEmpty() && QDir::cleanPath(QFileInfo(query).absoluteFilePath()) ==
-                              QDir::cleanPath(QFileInfo(workspace_->supportPath()).absoluteFilePath())) {
+    if (mask.isEmpty() && workspace_->isSupportPath(query)) {
         if (workspace_->isReviewing())
             returnToSupport();
         return;

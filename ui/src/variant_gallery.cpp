@@ -324,14 +324,8 @@ void VariantGallery::reloadDiffusionSettings()
         diffusion_ = makeDiffusionGenerator(options);
         diffusionOptions_ = options;
     }
-    std::string why;
-    const bool ok = diffusion_->available(&why);
-    const int row = generator_->findData(QStringLiteral("diffusion"));
-    generator_->setItemData(row, QString::fromStdString(ok ? diffusion_->description() : why), Qt::ToolTipRole);
-    if (auto *model = qobject_cast<QStandardItemModel *>(generator_->model()))
-        model->item(row)->setEnabled(ok);
-    if (!ok && generator_->currentIndex() == row)
-        generator_->setCurrentIndex(generator_->findData(QStringLiteral("augment")));
+    showGeneratorAvailability(generator_, generator_->findData(QStringLiteral("diffusion")), *diffusion_,
+                              QString::fromStdString(diffusion_->description()), generator_->findData(QStringLiteral("augment")));
 }
 
 void VariantGallery::showModelsDialog()

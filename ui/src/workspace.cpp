@@ -89,6 +89,8 @@ std::optional<Shot> Workspace::support() const
 
 QString Workspace::supportPath() const { return parked_ ? parked_->path : doc_->imagePath(); }
 
+bool Workspace::isSupportPath(const QString &path) const { return samePath(path, supportPath()); }
+
 const Mask &Workspace::supportMask() const { return parked_ ? parked_->mask : doc_->mask(); }
 
 bool Workspace::hasSupport() const { return parked_ ? !parked_->image.isNull() : !doc_->isEmpty(); }

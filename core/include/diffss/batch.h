@@ -49,6 +49,10 @@ struct BatchOptions {
     Shard shard;
 };
 
+// The query scaled to fit `size` pixels with the mask tinted on it: the
+// preview of a result (BatchItem::preview), also for one drawn later.
+Image resultPreview(const Image &query, const Mask &mask, int size);
+
 // One query's outcome.
 struct BatchItem {
     std::string query;

@@ -65,4 +65,9 @@ private:
     QList<File> files_;
 };
 
+// Enables row `row` of a generator list iff `generator` can run here, with
+// `description` (or, when it cannot, the reason) as the row's tooltip; a
+// disabled row that is the current one gives way to row `fallback`.
+void showGeneratorAvailability(QComboBox *list, int row, const Generator &generator, const QString &description, int fallback);
+
 } // namespace diffss::ui

@@ -97,7 +97,9 @@ public:
     void openResult(Image image, Mask mask, const QString &query, const QString &maskPath);
     // Puts the support back into the document (with its unsaved state).
     bool returnToSupport();
-    bool isReviewing() const { return !reviewQuery_.isEmpty() || parked_.has_value(); }
+    bool isReviewing() const { return parked_.has_value(); }
+    // `path` names the support's image (however it is spelled).
+    bool isSupportPath(const QString &path) const;
     QString reviewQuery() const { return reviewQuery_; }
     QString reviewMask() const { return reviewMask_; }
     // The document's mask was written back to the result: it is clean.
