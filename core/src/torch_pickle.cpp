@@ -1,10 +1,11 @@
-// Weights-only reader of torch.save checkpoints: a bounds-checked zip
-// directory reader (stored entries, ZIP64) and a pickle machine restricted to
+// Weights-only reader of torch.save checkpoints: the zip directory
+// (zip_directory.h) and a pickle machine restricted to
 // what tensors and dicts need. Nothing is imported or called: the few globals
 // allowed are recognised by name and interpreted here.
 #include "diffss/torch_pickle.h"
 
 #include "diffss/error.h"
+#include "zip_directory.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -19,6 +20,8 @@
 
 namespace diffss {
 
+using detail::littleEndian;
+
 namespace {
 
 constexpr std::size_t kMaxMemo = std::size_t(1) << 22;
@@ -32,103 +35,6 @@ struct Bad {
 };
 [[noreturn]] void corrupt(const std::string &what) { throw Bad{IoErrorKind::Corrupt, what}; }
 [[noreturn]] void refuse(const std::string &what) { throw Bad{IoErrorKind::Unsupported, what}; }
-
-std::uint64_t le(const std::uint8_t *p, int n)
-{
-    std::uint64_t v = 0;
-    for (int i = n - 1; i >= 0; --i)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-// ---------------------------------------------------------------- zip
-
-struct Entry {
-    const std::uint8_t *data;
-    std::uint64_t size;
-};
-
-std::map<std::string, Entry> readZip(const std::uint8_t *base, std::size_t size)
-{
-    auto need = [&](std::uint64_t offset, std::uint64_t n, const char *what) {
-        if (offset > size || n > size - offset)
-            corrupt(std::string(what) + " lies outside the file");
-    };
-    if (size < 22)
-        corrupt("too short for a zip archive");
-    // End of central directory: the last signature within 64 KiB + 22 of the end.
-    std::size_t eocd = std::string::npos;
-    const std::size_t lowest = size > 22 + 65535 ? size - 22 - 65535 : 0;
-    for (std::size_t p = size - 22 + 1; p-- > lowest;) {
-        if (le(base + p, 4) == 0x06054b50) {
-            eocd = p;
-            break;
-        }
-    }
-    if (eocd == std::string::npos)
-        corrupt("no zip end-of-directory record");
-    std::uint64_t count = le(base + eocd + 10, 2), cdSize = le(base + eocd + 12, 4), cdOffset = le(base + eocd + 16, 4);
-    if (count == 0xFFFF || cdSize == 0xFFFFFFFF || cdOffset == 0xFFFFFFFF) {
-        if (eocd < 20 || le(base + eocd - 20, 4) != 0x07064b50)
-            corrupt("ZIP64 sizes without a ZIP64 locator");
-        const std::uint64_t record = le(base + eocd - 20 + 8, 8);
-        need(record, 56, "the ZIP64 end-of-directory record");
-        if (le(base + record, 4) != 0x06064b50)
-            corrupt("bad ZIP64 end-of-directory signature");
-        count = le(base + record + 32, 8);
-        cdSize = le(base + record + 40, 8);
-        cdOffset = le(base + record + 48, 8);
-    }
-    need(cdOffset, cdSize, "the zip directory");
-    if (count > cdSize / 46 + 1)
-        corrupt("more zip entries than the directory can hold");
-    std::map<std::string, Entry> entries;
-    std::uint64_t p = cdOffset;
-    const std::uint64_t end = cdOffset + cdSize;
-    for (std::uint64_t i = 0; i < count; ++i) {
-        if (p > end || end - p < 46 || le(base + p, 4) != 0x02014b50)
-            corrupt("bad zip directory entry " + std::to_string(i));
-        const std::uint64_t method = le(base + p + 10, 2);
-        std::uint64_t comp = le(base + p + 20, 4), plain = le(base + p + 24, 4);
-        const std::uint64_t nameLen = le(base + p + 28, 2), extraLen = le(base + p + 30, 2), commentLen = le(base + p + 32, 2);
-        std::uint64_t local = le(base + p + 42, 4);
-        if (end - p - 46 < nameLen + extraLen + commentLen)
-            corrupt("zip directory entry " + std::to_string(i) + " runs past the directory");
-        const std::string name(reinterpret_cast<const char *>(base + p + 46), nameLen);
-        // ZIP64 extra field: the 64-bit values of the fields that read 0xFFFFFFFF, in order.
-        const std::uint8_t *extra = base + p + 46 + nameLen;
-        for (std::uint64_t q = 0; q + 4 <= extraLen;) {
-            const std::uint64_t id = le(extra + q, 2), len = le(extra + q + 2, 2);
-            if (q + 4 + len > extraLen)
-                corrupt("zip extra field of " + name + " runs past its entry");
-            if (id == 0x0001) {
-                std::uint64_t r = q + 4;
-                for (std::uint64_t *field : {&plain, &comp, &local}) {
-                    if (*field != 0xFFFFFFFF)
-                        continue;
-                    if (r + 8 > q + 4 + len)
-                        corrupt("short ZIP64 field in " + name);
-                    *field = le(extra + r, 8);
-                    r += 8;
-                }
-            }
-            q += 4 + len;
-        }
-        p += 46 + nameLen + extraLen + commentLen;
-        if (method != 0)
-            refuse("zip entry " + name + " is compressed (torch.save stores entries uncompressed)");
-        if (comp != plain)
-            corrupt("stored zip entry " + name + " has two sizes");
-        need(local, 30, "a zip entry header");
-        if (le(base + local, 4) != 0x04034b50)
-            corrupt("bad zip entry header for " + name);
-        const std::uint64_t data = local + 30 + le(base + local + 26, 2) + le(base + local + 28, 2);
-        need(data, plain, ("zip entry " + name).c_str());
-        if (!entries.emplace(name, Entry{base + data, plain}).second)
-            corrupt("zip entry " + name + " appears twice");
-    }
-    return entries;
-}
 
 // ---------------------------------------------------------------- pickle
 
@@ -231,20 +137,20 @@ public:
                     d->dict.emplace_back(items[k], items[k + 1]);
                 break;
             }
-            case 'X': push(str(le(bytes(4), 4))); break;          // BINUNICODE
+            case 'X': push(str(littleEndian(bytes(4), 4))); break;          // BINUNICODE
             case 0x8c: push(str(byte())); break;                  // SHORT_BINUNICODE
-            case 0x8d: push(str(le(bytes(8), 8))); break;         // BINUNICODE8
-            case 'T': push(str(le(bytes(4), 4))); break;          // BINSTRING
+            case 0x8d: push(str(littleEndian(bytes(8), 8))); break;         // BINUNICODE8
+            case 'T': push(str(littleEndian(bytes(4), 4))); break;          // BINSTRING
             case 'U': push(str(byte())); break;                   // SHORT_BINSTRING
-            case 'J': push(integer(static_cast<std::int32_t>(le(bytes(4), 4)))); break;
+            case 'J': push(integer(static_cast<std::int32_t>(littleEndian(bytes(4), 4)))); break;
             case 'K': push(integer(byte())); break;
-            case 'M': push(integer(static_cast<std::int64_t>(le(bytes(2), 2)))); break;
+            case 'M': push(integer(static_cast<std::int64_t>(littleEndian(bytes(2), 2)))); break;
             case 0x8a: {                                  // LONG1
                 const std::size_t k = byte();
                 if (k > 8)
                     refuse("an integer wider than 64 bits");
                 const std::uint8_t *b = bytes(k);
-                std::uint64_t v = le(b, static_cast<int>(k));
+                std::uint64_t v = littleEndian(b, static_cast<int>(k));
                 if (k && k < 8 && (b[k - 1] & 0x80))
                     v |= ~std::uint64_t(0) << (8 * k);
                 push(integer(static_cast<std::int64_t>(v)));
@@ -268,10 +174,10 @@ public:
                 break;
             }
             case 'q': memoize(byte()); break;             // BINPUT
-            case 'r': memoize(le(bytes(4), 4)); break;    // LONG_BINPUT
+            case 'r': memoize(littleEndian(bytes(4), 4)); break;    // LONG_BINPUT
             case 0x94: memoize(memo_.size()); break;      // MEMOIZE
             case 'h': push(recall(byte())); break;        // BINGET
-            case 'j': push(recall(le(bytes(4), 4))); break;
+            case 'j': push(recall(littleEndian(bytes(4), 4))); break;
             case 'c': {                                   // GLOBAL module\nname\n
                 const std::string module = line(), name = line();
                 push(global(module + "." + name));
@@ -521,9 +427,16 @@ void TorchCheckpoint::parse()
 {
     if (size_ >= 2 && base_[0] == 0x80 && base_[1] == 0x02)
         refuse("the pre-1.6 torch.save format is not read: save it again with a current torch.save, or convert it to .safetensors");
-    const auto entries = readZip(base_, size_);
+    std::map<std::string, detail::ZipEntry> entries;
+    try {
+        entries = detail::readStoredZip(base_, size_);
+    } catch (const detail::ZipError &e) {
+        if (e.unsupported)
+            refuse(e.what());
+        corrupt(e.what());
+    }
     std::string prefix;
-    const Entry *pickle = nullptr;
+    const detail::ZipEntry *pickle = nullptr;
     for (const auto &[name, entry] : entries) {
         const auto slash = name.find('/');
         if (slash != std::string::npos && name.compare(slash + 1, std::string::npos, "data.pkl") == 0) {
