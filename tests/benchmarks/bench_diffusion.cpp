@@ -6,13 +6,22 @@
 // step's ratio uses the mean of the rates just before and just after it, so
 // that the ratio holds on a machine shared with other work.
 //   bench_diffusion [--size 512] [--steps 2] [--runs 2] [--threads N] [--merges FILE] [--device cpu|cuda] [--half]
+//                   [--profile TRACE.json] [--attention]
+// --attention times only the CPU attention of the UNet's 64 x 64 level
+// (batch 2 x 8 heads, 4096 tokens, 40 channels per head) against the
+// matrix-product rate measured beside it.
+// --profile records the first run under LibTorch's profiler and writes its
+// events as a Chrome trace (summarise with tests/benchmarks/profile_summary.py).
 // The merges file defaults to ../shared/data/clip; any CLIP merges file works
 // (the weights are random, the text does not matter).
 
 #include "diffss/diffusion.h"
 #include "diffss/runtime.h"
+#include "activation_cache.h"
+#include "sd/sd_layers.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <sys/resource.h>
 #include <time.h>
@@ -22,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +49,14 @@ double cpuSeconds()
     timespec t{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Of which in the kernel (page faults of fresh allocations, mostly).
+double systemSeconds()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec);
 }
 
 double median(std::vector<double> v)
@@ -66,13 +84,34 @@ double matmulGflops(int repeats = 7, double *cpuRate = nullptr)
     return median(rates);
 }
 
+// GFLOP/s of the 64 x 64 self-attention (median of `repeats`).
+int benchAttention(int repeats)
+{
+    const diffss::ActivationCache reuse;   // as in the pipeline: no fresh pages for the output
+    const auto q = at::randn({2, 4096, 320}), k = at::randn({2, 4096, 320}), v = at::randn({2, 4096, 320});
+    const double flop = 2.0 * 2 * 2 * 8 * 4096.0 * 4096.0 * 40;   // two products per (batch, head)
+    diffss::sd::attention(q, k, v, 8);   // warm-up
+    std::vector<double> rates, ratios;
+    for (int i = 0; i < repeats; ++i) {
+        const double before = matmulGflops(3);
+        const auto t0 = Clock::now();
+        diffss::sd::attention(q, k, v, 8);
+        rates.push_back(flop / seconds(t0, Clock::now()) / 1e9);
+        ratios.push_back((before + matmulGflops(3)) / 2 / rates.back());
+    }
+    std::printf("attention 2 x 8 heads, 4096 x 4096 tokens, 40 channels: median %.0f GFLOP/s (%.0f-%.0f), matrix product %.2fx as fast\n",
+                median(rates), *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()),
+                median(ratios));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     int size = 512, steps = 2, runs = 2, threads = 0;
-    bool half = false;
-    std::string device = "cpu";
+    bool half = false, attentionOnly = false;
+    std::string device = "cpu", profile;
     std::string merges = (fs::path(DIFFSS_SOURCE_DIR).parent_path() / "shared/data/clip/bpe_simple_vocab_16e6.txt.gz").string();
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -84,10 +123,14 @@ int main(int argc, char **argv)
         else if (arg == "--merges") merges = value, ++i;
         else if (arg == "--device") device = value, ++i;
         else if (arg == "--half") half = true;
+        else if (arg == "--profile") profile = value, ++i;
+        else if (arg == "--attention") attentionOnly = true;
     }
     diffss::setComputeThreads(threads);
     std::printf("threads %d, size %dx%d, DDIM steps %d, runs %d, device %s%s\n", diffss::computeThreads(), size, size, steps, runs,
                 device.c_str(), half ? " fp16" : "");
+    if (attentionOnly)
+        return benchAttention(std::max(runs, 5));
     const double gflops = matmulGflops();
     std::printf("matrix product (2048^2 fp32): %.1f GFLOP/s\n", gflops);
 
@@ -114,17 +157,23 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; ++r) {
         p.seed = static_cast<std::uint64_t>(r);
         std::vector<Clock::time_point> marks, resumes;
-        std::vector<double> runRates, cpuRates, cpuMarks, cpuResumes;
+        std::vector<double> runRates, cpuRates, cpuMarks, cpuResumes, sysMarks, sysResumes;
+        std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
+        if (r == 0 && !profile.empty())
+            recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
         const auto start = Clock::now();
         pipeline->generate(control, p, diffss::JobControl({}, [&](long long, long long, const std::string &) {
                                marks.push_back(Clock::now());
                                cpuMarks.push_back(cpuSeconds());
+                               sysMarks.push_back(systemSeconds());
                                if (cpu)
                                    runRates.push_back(matmulGflops(3, &cpuRates.emplace_back()));
                                cpuResumes.push_back(cpuSeconds());
+                               sysResumes.push_back(systemSeconds());
                                resumes.push_back(Clock::now());
                            }));
         const auto end = Clock::now();
+        recording.reset();   // writes the trace
         if (cpu)
             runRates.push_back(matmulGflops(3, &cpuRates.emplace_back()));
         textSeconds.push_back(seconds(start, marks.front()));
@@ -138,8 +187,8 @@ int main(int argc, char **argv)
                 // CPU-seconds the matrix product needs for the floor's FLOPs.
                 const double cpuRate = (cpuRates[i - 1] + cpuRates[i]) / 2;
                 stepCpuRatios.push_back((cpuMarks[i] - cpuResumes[i - 1]) / (stepFlop / (cpuRate * 1e9)));
-                std::printf(", matrix product %.0f GFLOP/s, ratio to floor %.2f (CPU time: %.2f)", rate, stepRatios.back(),
-                            stepCpuRatios.back());
+                std::printf(", matrix product %.0f GFLOP/s, ratio to floor %.2f (CPU time: %.2f, of which %.1f s in the kernel)", rate,
+                            stepRatios.back(), stepCpuRatios.back(), sysMarks[i] - sysResumes[i - 1]);
             }
             std::printf("\n");
         }

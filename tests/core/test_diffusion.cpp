@@ -6,10 +6,13 @@
 #include "diffss/generator.h"
 #include "diffss/safetensors.h"
 #include "diffss/segmenter.h"
+#include "activation_cache.h"
 #include "sd/sd_layers.h"
 #include "sd/sd_nets.h"
 #include "sd/sd_sampling.h"
 #include "testutils.h"
+
+#include <c10/core/CPUAllocator.h>
 
 #include <QDir>
 #include <QFileInfo>
@@ -249,6 +252,71 @@ private Q_SLOTS:
         // Against a direct single-head computation.
         const auto ref = at::softmax(at::bmm(q, k.transpose(1, 2)) / 4.0, -1).bmm(v);
         QVERIFY(at::allclose(sd::attention(q, k, v, 1), ref, 1e-5, 1e-6));
+    }
+
+    // While an ActivationCache lives, a freed CPU tensor's memory serves the
+    // next tensor of that size; when the last one ends everything kept is
+    // returned, and tensors that outlive it are still freed correctly.
+    void activationCacheReusesFreedTensors()
+    {
+        at::Tensor survivor;
+        {
+            const ActivationCache reuse;
+            const auto before = ActivationCache::stats();
+            const void *first = nullptr;
+            {
+                const auto a = at::empty({1 << 18});   // 1 MB
+                first = a.data_ptr();
+            }
+            QVERIFY(ActivationCache::stats().keptBytes >= (std::size_t(1) << 20));
+            const auto b = at::empty({1 << 18});
+            QCOMPARE(static_cast<const void *>(b.data_ptr()), first);
+            QCOMPARE(ActivationCache::stats().reused, before.reused + 1);
+            // A tensor of another size gets a block of its own.
+            const auto c = at::full({3 << 18}, 2.0f);
+            QVERIFY(c.data_ptr() != b.data_ptr());
+            QCOMPARE(c.sum().item<float>(), float(2 * (3 << 18)));
+            // oneDNN's path: raw allocation and release through the installed allocator.
+            auto *alloc = c10::GetCPUAllocator();
+            void *raw = alloc->raw_allocate(1 << 20);
+            QVERIFY(raw);
+            alloc->raw_deallocate(raw);
+            survivor = at::ones({1 << 20});
+        }
+        QCOMPARE(ActivationCache::stats().keptBytes, std::size_t(0));
+        QCOMPARE(survivor.sum().item<float>(), float(1 << 20));
+        survivor = at::Tensor();   // freed after the cache ended
+        QCOMPARE(ActivationCache::stats().keptBytes, std::size_t(0));
+    }
+
+    // The blocked CPU kernel walks keys in chunks with a running softmax:
+    // against the softmax computed in double, with more keys than one chunk,
+    // a row maximum that grows late (the last keys score highest), head sizes
+    // of the UNet's levels (40, 80) and others, the causal mask, and row
+    // counts that are not multiples of the kernel's blocks.
+    void blockedAttentionEqualsDirectSoftmax()
+    {
+        struct Case {
+            std::int64_t batch, nq, nk, heads, dim;
+            bool causal;
+        };
+        for (const Case &c : {Case{2, 100, 700, 2, 40, false}, Case{1, 77, 77, 3, 64, true}, Case{1, 300, 300, 1, 80, true},
+                              Case{2, 49, 600, 2, 12, false}, Case{1, 5, 1, 1, 8, false}}) {
+            const std::int64_t inner = c.heads * c.dim;
+            const auto q = at::randn({c.batch, c.nq, inner}), v = at::randn({c.batch, c.nk, inner});
+            // Keys whose scores rise along the sequence: each chunk raises the row maximum.
+            const auto k = at::randn({c.batch, c.nk, inner}) + at::linspace(0, 3, c.nk).view({1, c.nk, 1}) * q.mean(1, true).sign();
+            auto heads = [&](const at::Tensor &t) {
+                return t.to(at::kDouble).reshape({c.batch, t.size(1), c.heads, c.dim}).permute({0, 2, 1, 3});
+            };
+            auto scores = at::matmul(heads(q), heads(k).transpose(-1, -2)) / std::sqrt(double(c.dim));
+            if (c.causal)
+                scores = scores.masked_fill(at::ones({c.nq, c.nk}, at::kBool).triu(1), -std::numeric_limits<double>::infinity());
+            const auto ref = at::matmul(at::softmax(scores, -1), heads(v)).permute({0, 2, 1, 3}).reshape({c.batch, c.nq, inner});
+            const auto got = sd::attention(q, k, v, static_cast<int>(c.heads), c.causal);
+            const double err = (got.to(at::kDouble) - ref).abs().max().item<double>();
+            QVERIFY2(err < 1e-5, qPrintable(QStringLiteral("%1 keys, head size %2: max difference %3").arg(c.nk).arg(c.dim).arg(err)));
+        }
     }
 
     void vaeEncoderAndDecoderShapes()

@@ -3,6 +3,9 @@
 #include "diffss/clip_tokenizer.h"
 #include "diffss/diffusion.h"
 #include "diffss/segmenter.h"
+#include "activation_cache.h"
+
+#include <ATen/record_function.h>
 #include "sd/sd_nets.h"
 #include "sd/sd_sampling.h"
 #include "sd/sd_weights.h"
@@ -42,6 +45,7 @@ struct DiffusionPipeline::Impl {
             for (int id : tokenizer.encode(t, config.textLength))
                 ids.push_back(id);
         const auto batch = static_cast<std::int64_t>(texts.size());
+        RECORD_FUNCTION("diffss::sd::text_encoder", std::vector<c10::IValue>());
         return text(at::tensor(ids, at::kLong).reshape({batch, config.textLength}).to(device));
     }
 
@@ -49,6 +53,7 @@ struct DiffusionPipeline::Impl {
     at::Tensor predict(const at::Tensor &x, double t, const at::Tensor &context, const at::Tensor &hint,
                        const DiffusionParams &p) const
     {
+        RECORD_FUNCTION("diffss::sd::guided_step", std::vector<c10::IValue>());   // named in LibTorch's profiler
         return guidedNoise(unet, control, x, t, context, hint, p.guidance, p.controlStrength, type);
     }
 
@@ -231,6 +236,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
 
     std::lock_guard lock(d->mutex);
     c10::InferenceMode inference;
+    const ActivationCache reuse;   // every step allocates the same activations again
     // Unconditional (negative prompt) first, then the prompt: predict() splits them in that order.
     const auto context = d->encodeTexts({p.negativePrompt, p.prompt}).to(d->type);
     const auto hint = at::cat({imageTensor(controlImage), imageTensor(controlImage)}).to(d->device, d->type);
@@ -280,6 +286,7 @@ Image DiffusionPipeline::generate(const Image &controlImage, const DiffusionPara
             report(static_cast<int>(i) + 1, x);
         }
     }
+    RECORD_FUNCTION("diffss::sd::vae_decode", std::vector<c10::IValue>());
     return toImage(d->vae.decode(x.to(d->type)));
 }
 

@@ -112,10 +112,11 @@ struct LayerNorm {
 // Multi-head attention of q [B, Nq, H*D] over k, v [B, Nk, H*D]. `causal`
 // masks keys after the query (text encoder). On the CPU in fp32 (x86-64 with
 // AVX2 and FMA) a blocked kernel computes it: per (batch, head) and block of
-// query rows, the scores stay in a per-thread tile of at most 512 KB (or
-// `sliceBytes` when smaller) and never reach memory. Elsewhere, or with
-// DIFFSS_ATTENTION=sliced, it is computed with LibTorch operations in slices
-// of queries so that the score matrix never exceeds `sliceBytes`.
+// query rows it walks the keys in chunks with a running softmax, its score
+// tile at most 48 KB (or `sliceBytes` when smaller), and the score matrix
+// never reaches memory. Elsewhere, or with DIFFSS_ATTENTION=sliced, it is
+// computed with LibTorch operations in slices of queries so that the score
+// matrix never exceeds `sliceBytes`.
 at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, int heads, bool causal = false,
                      std::int64_t sliceBytes = std::int64_t(128) << 20);
 
