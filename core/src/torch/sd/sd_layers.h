@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ public:
     Init init() const { return init_; }
     // Moves every parameter to a compute device and type.
     void convert(at::Device device, at::ScalarType type);
+    // Parameter i as a convolution weight in oneDNN's own blocked layout: on
+    // first use the dense tensor is reordered once and replaced (no second
+    // copy is kept); tensors() may then hold such tensors, dense(i) gives the
+    // plain one back. Thread-safe.
+    at::Tensor packedConvolutionWeight(std::size_t i, int padding, int stride);
+    at::Tensor dense(std::size_t i) const;
 
 private:
     Param add(const std::string &name, at::Tensor t);
@@ -58,6 +65,7 @@ private:
     std::vector<std::string> names_;
     std::vector<at::Tensor> tensors_;
     std::vector<std::string> ignored_;
+    mutable std::mutex packing_;
 };
 
 inline const at::Tensor &Param::operator()() const { return store->tensors()[index]; }

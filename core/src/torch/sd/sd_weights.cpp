@@ -117,7 +117,7 @@ void SafetensorsBuilder::add(const ParamStore &store, const std::string &prefix)
 {
     for (std::size_t i = 0; i < store.names().size(); ++i) {
         names_.push_back(prefix + store.names()[i]);
-        tensors_.push_back(store.tensors()[i].to(at::kCPU, half_ ? at::kHalf : at::kFloat).contiguous());
+        tensors_.push_back(store.dense(i).to(at::kCPU, half_ ? at::kHalf : at::kFloat).contiguous());
     }
 }
 
