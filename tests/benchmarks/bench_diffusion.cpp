@@ -6,10 +6,13 @@
 // step's ratio uses the mean of the rates just before and just after it, so
 // that the ratio holds on a machine shared with other work.
 //   bench_diffusion [--size 512] [--steps 2] [--runs 2] [--threads N] [--merges FILE] [--device cpu|cuda] [--half]
-//                   [--profile TRACE.json] [--attention]
+//                   [--profile TRACE.json] [--attention] [--linear]
 // --attention times only the CPU attention of the UNet's 64 x 64 level
 // (batch 2 x 8 heads, 4096 tokens, 40 channels per head) against the
-// matrix-product rate measured beside it.
+// matrix-product rate measured beside it. --linear times the transformer
+// blocks' linear-layer shapes through at::linear (the BLAS library) and as a
+// 1 x 1 oneDNN convolution over a channels-last view (what sd::Linear uses
+// from sd::kConvolutionRows rows on).
 // --profile records the first run under LibTorch's profiler and writes its
 // events as a Chrome trace (summarise with tests/benchmarks/profile_summary.py).
 // The merges file defaults to ../shared/data/clip; any CLIP merges file works
@@ -31,6 +34,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,12 +109,47 @@ int benchAttention(int repeats)
     return 0;
 }
 
+// GFLOP/s of each transformer linear shape, two ways, against the matrix product.
+int benchLinear(int repeats)
+{
+    const diffss::ActivationCache reuse;
+    struct Shape {
+        std::int64_t rows, in, out;
+    };
+    auto time = [&](const std::function<void()> &f) {
+        f();
+        std::vector<double> t;
+        for (int i = 0; i < repeats; ++i) {
+            const auto t0 = Clock::now();
+            f();
+            t.push_back(seconds(t0, Clock::now()));
+        }
+        return median(t);
+    };
+    std::printf("matrix product (2048^2): %.0f GFLOP/s\n", matmulGflops());
+    for (const Shape s : {Shape{8192, 320, 320}, Shape{8192, 320, 2560}, Shape{8192, 1280, 320}, Shape{8192, 320, 960},
+                          Shape{2048, 640, 640}, Shape{2048, 640, 5120}, Shape{2048, 2560, 640}, Shape{512, 1280, 1280},
+                          Shape{512, 1280, 10240}, Shape{512, 5120, 1280}}) {
+        const auto x = at::randn({2, s.rows / 2, s.in}), w = at::randn({s.out, s.in}), b = at::randn({s.out});
+        const double flop = 2.0 * s.rows * s.in * s.out;
+        const double blas = time([&] { at::linear(x, w, b); });
+        const double conv = time([&] {
+            const auto cl = x.reshape({1, s.rows, 1, s.in}).permute({0, 3, 1, 2});
+            at::conv2d(cl, w.view({s.out, s.in, 1, 1}), b).permute({0, 2, 3, 1}).reshape({2, s.rows / 2, s.out});
+        });
+        std::printf("  %5lld x %4lld -> %5lld: at::linear %4.0f GFLOP/s, 1x1 convolution %4.0f GFLOP/s\n", (long long)s.rows,
+                    (long long)s.in, (long long)s.out, flop / blas / 1e9, flop / conv / 1e9);
+    }
+    std::printf("matrix product (2048^2): %.0f GFLOP/s\n", matmulGflops());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     int size = 512, steps = 2, runs = 2, threads = 0;
-    bool half = false, attentionOnly = false;
+    bool half = false, attentionOnly = false, linearOnly = false;
     std::string device = "cpu", profile;
     std::string merges = (fs::path(DIFFSS_SOURCE_DIR).parent_path() / "shared/data/clip/bpe_simple_vocab_16e6.txt.gz").string();
     for (int i = 1; i < argc; ++i) {
@@ -125,12 +164,15 @@ int main(int argc, char **argv)
         else if (arg == "--half") half = true;
         else if (arg == "--profile") profile = value, ++i;
         else if (arg == "--attention") attentionOnly = true;
+        else if (arg == "--linear") linearOnly = true;
     }
     diffss::setComputeThreads(threads);
     std::printf("threads %d, size %dx%d, DDIM steps %d, runs %d, device %s%s\n", diffss::computeThreads(), size, size, steps, runs,
                 device.c_str(), half ? " fp16" : "");
     if (attentionOnly)
         return benchAttention(std::max(runs, 5));
+    if (linearOnly)
+        return benchLinear(std::max(runs, 5));
     const double gflops = matmulGflops();
     std::printf("matrix product (2048^2 fp32): %.1f GFLOP/s\n", gflops);
 

@@ -84,6 +84,7 @@ void ParamStore::convert(at::Device device, at::ScalarType type)
     const BelowAutograd direct;
     for (auto &t : tensors_)
         t = (t.is_mkldnn() ? t.to_dense() : t).to(device, type);
+    stacked_.clear();
 }
 
 at::Tensor ParamStore::packedConvolutionWeight(std::size_t i, int padding, int stride)
@@ -94,6 +95,35 @@ at::Tensor ParamStore::packedConvolutionWeight(std::size_t i, int padding, int s
     if (!t.is_mkldnn())
         t = at::mkldnn_reorder_conv2d_weight(t.contiguous().to_mkldnn(), {padding, padding}, {stride, stride}, {1, 1}, 1);
     return t;
+}
+
+at::Tensor ParamStore::stackedRows(const std::vector<std::size_t> &indices)
+{
+    std::lock_guard lock(packing_);
+    const auto found = stacked_.find(indices.front());
+    if (found != stacked_.end()) {
+        std::int64_t offset = 0;
+        bool views = true;
+        for (std::size_t i : indices) {
+            const at::Tensor &t = tensors_[i];
+            views = views && t.is_alias_of(found->second) && t.storage_offset() == offset;
+            offset += t.numel();
+        }
+        if (views)
+            return found->second;
+    }
+    std::vector<at::Tensor> parts;
+    for (std::size_t i : indices)
+        parts.push_back(tensors_[i]);
+    auto stacked = at::cat(parts, 0);
+    std::int64_t row = 0;
+    for (std::size_t i : indices) {
+        const auto rows = tensors_[i].size(0);
+        tensors_[i] = stacked.narrow(0, row, rows);
+        row += rows;
+    }
+    stacked_[indices.front()] = stacked;
+    return stacked;
 }
 
 at::Tensor ParamStore::dense(std::size_t i) const
@@ -116,7 +146,7 @@ Linear::Linear(const Scope &s, std::int64_t in, std::int64_t out, bool bias)
         b = s.store().zeros(s.name("bias"), {out});
 }
 
-at::Tensor Linear::operator()(const at::Tensor &x) const
+at::Tensor linear(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
 {
     // On the CPU in fp32, many rows (the spatial transformers' tokens): a 1 x 1
     // convolution over a channels-last view of the same memory, which LibTorch
@@ -124,18 +154,20 @@ at::Tensor Linear::operator()(const at::Tensor &x) const
     // product behind at::linear, and keeps the product on the one thread pool
     // the other operations use (the BLAS library's own threads spin after each
     // call and took CPU from them).
-    const std::int64_t in = w().size(1), out = w().size(0);
+    const std::int64_t in = weight.size(1), out = weight.size(0);
     const std::int64_t rows = x.dim() > 0 && x.size(-1) == in ? x.numel() / in : 0;
-    if (x.device().is_cpu() && x.scalar_type() == at::kFloat && w().device().is_cpu() && w().scalar_type() == at::kFloat
+    if (x.device().is_cpu() && x.scalar_type() == at::kFloat && weight.device().is_cpu() && weight.scalar_type() == at::kFloat
         && rows >= kConvolutionRows && at::get_num_threads() > 1 && !x.requires_grad() && at::hasMKLDNN()) {
         const auto cl = x.reshape({1, rows, 1, in}).permute({0, 3, 1, 2});   // [1, in, rows, 1], channels-last
-        const auto y = at::conv2d(cl, w().view({out, in, 1, 1}), b.store ? b() : at::Tensor());
+        const auto y = at::conv2d(cl, weight.view({out, in, 1, 1}), bias);
         auto shape = x.sizes().vec();
         shape.back() = out;
         return y.permute({0, 2, 3, 1}).reshape(shape);
     }
-    return b.store ? at::linear(x, w(), b()) : at::linear(x, w());
+    return at::linear(x, weight, bias);
 }
+
+at::Tensor Linear::operator()(const at::Tensor &x) const { return sd::linear(x, w(), b.store ? b() : at::Tensor()); }
 
 Conv2d::Conv2d(const Scope &s, std::int64_t in, std::int64_t out, int kernel, int stride_, int padding_)
     : stride(stride_), padding(padding_ < 0 ? kernel / 2 : padding_)
@@ -428,7 +460,10 @@ __attribute__((target("avx2,fma"))) void attendBlock(const BlockedShape &s, cons
 at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const at::Tensor &vIn, int heads, bool causal,
                             std::int64_t tileBytes)
 {
-    const auto q = qIn.contiguous(), k = kIn.contiguous(), v = vIn.contiguous();
+    // Rows may be strided (q, k and v as views into one fused projection);
+    // each row's channels must be contiguous.
+    auto rowsDense = [](const at::Tensor &t) { return t.stride(2) == 1 ? t : t.contiguous(); };
+    const auto q = rowsDense(qIn), k = rowsDense(kIn), v = rowsDense(vIn);
     BlockedShape s{};
     s.batch = q.size(0);
     s.heads = heads;
@@ -449,16 +484,17 @@ at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const 
     at::parallel_for(0, bh, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
             const std::int64_t b = i / heads, h = i % heads;
-            const float *kh = kp + b * s.nk * inner + h * s.dim, *vh = vp + b * s.nk * inner + h * s.dim;
+            const float *kh = kp + b * k.stride(0) + h * s.dim, *vh = vp + b * v.stride(0) + h * s.dim;
+            const std::int64_t kRow = k.stride(1), vRow = v.stride(1);
             float *kd = kpk + i * s.nkPad * s.dim, *vd = vpk + i * s.nk * s.dimPad;
             for (std::int64_t p = 0; p < s.nkPad / kPanel; ++p)
                 for (std::int64_t d = 0; d < s.dim; ++d)
                     for (std::int64_t j = 0; j < kPanel; ++j) {
                         const std::int64_t key = p * kPanel + j;
-                        kd[(p * s.dim + d) * kPanel + j] = key < s.nk ? kh[key * inner + d] : 0.0f;
+                        kd[(p * s.dim + d) * kPanel + j] = key < s.nk ? kh[key * kRow + d] : 0.0f;
                     }
             for (std::int64_t key = 0; key < s.nk; ++key) {
-                std::copy(vh + key * inner, vh + key * inner + s.dim, vd + key * s.dimPad);
+                std::copy(vh + key * vRow, vh + key * vRow + s.dim, vd + key * s.dimPad);
                 std::fill(vd + key * s.dimPad + s.dim, vd + (key + 1) * s.dimPad, 0.0f);
             }
         }
@@ -474,7 +510,8 @@ at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const 
             const std::int64_t i = t / blocks, first = (t % blocks) * s.blockRows;
             const std::int64_t b = i / heads, h = i % heads, rows = std::min(s.blockRows, s.nq - first);
             const std::int64_t offset = (b * s.nq + first) * inner + h * s.dim;
-            attendBlock(s, qp + offset, inner, first, rows, kpk + i * s.nkPad * s.dim, vpk + i * s.nk * s.dimPad, op + offset, inner,
+            attendBlock(s, qp + b * q.stride(0) + first * q.stride(1) + h * s.dim, q.stride(1), first, rows, kpk + i * s.nkPad * s.dim,
+                        vpk + i * s.nk * s.dimPad, op + offset, inner,
                         scratch);
         }
     });

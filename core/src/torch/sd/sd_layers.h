@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -56,6 +57,12 @@ public:
     // plain one back. Thread-safe.
     at::Tensor packedConvolutionWeight(std::size_t i, int padding, int stride);
     at::Tensor dense(std::size_t i) const;
+    // The parameters `indices` (2-D, the same width) stacked along their
+    // first dimension, so that one product computes several projections of
+    // the same input. Made once: each parameter then becomes a view into the
+    // stacked tensor (no second copy); made again when one has been replaced
+    // since (loading, conversion). Thread-safe.
+    at::Tensor stackedRows(const std::vector<std::size_t> &indices);
 
 private:
     Param add(const std::string &name, at::Tensor t);
@@ -66,6 +73,7 @@ private:
     std::vector<at::Tensor> tensors_;
     std::vector<std::string> ignored_;
     mutable std::mutex packing_;
+    std::map<std::size_t, at::Tensor> stacked_;   // by the first index stacked
 };
 
 inline const at::Tensor &Param::operator()() const { return store->tensors()[index]; }
@@ -83,6 +91,9 @@ private:
     ParamStore *store_;
     std::string path_;
 };
+
+// x W^T + b; on the CPU with many rows through oneDNN (see sd_layers.cpp).
+at::Tensor linear(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias = {});
 
 struct Linear {
     Linear() = default;

@@ -57,7 +57,9 @@ at::Tensor SpatialTransformer::operator()(const at::Tensor &x, const at::Tensor 
     const auto b = x.size(0), ch = x.size(1), h = x.size(2), w = x.size(3);
     auto t = projIn(norm(x)).reshape({b, ch, h * w}).transpose(1, 2);
     auto n = ln1(t);
-    t = t + out1(attention(q1(n), k1(n), v1(n), heads));
+    // q, k and v of the self-attention in one product (views into its output).
+    const auto qkv = sd::linear(n, q1.w.store->stackedRows({q1.w.index, k1.w.index, v1.w.index})).chunk(3, -1);
+    t = t + out1(attention(qkv[0], qkv[1], qkv[2], heads));
     n = ln2(t);
     t = t + out2(attention(q2(n), k2(context), v2(context), heads));
     const auto parts = geglu(ln3(t)).chunk(2, -1);
