@@ -388,33 +388,208 @@ struct BlockScratch {
     std::vector<float> scores, acc, maxima, sums;
 };
 
-// The scores of `rows` query rows against the K panels [p0, p1) into
-// scores (row stride kKeyChunk).
-__attribute__((target("avx2,fma"))) void scoreChunk(const BlockedShape &s, const float *q, std::int64_t qStride, std::int64_t rows,
-                                                   const float *kPacked, std::int64_t p0, std::int64_t p1, float *scores)
+// scores[r][0..kPanel) for `rows` query rows against one K panel (AVX2).
+__attribute__((target("avx2,fma"))) void scoreRowsAvx2(const float *q, std::int64_t qStride, std::int64_t rows, const float *panel,
+                                                      std::int64_t dim, float *scores, std::int64_t scoreStride)
 {
-    for (std::int64_t p = p0; p < p1; ++p) {
-        const float *panel = kPacked + p * s.dim * kPanel;
-        float *sc = scores + (p - p0) * kPanel;
-        std::int64_t r = 0;
-        for (; r + kScoreRows <= rows; r += kScoreRows)
-            scorePanel<kScoreRows>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk);
-        switch (rows - r) {
-        case 1: scorePanel<1>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk); break;
-        case 2: scorePanel<2>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk); break;
-        case 3: scorePanel<3>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk); break;
-        case 4: scorePanel<4>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk); break;
-        case 5: scorePanel<5>(q + r * qStride, qStride, panel, s.dim, sc + r * kKeyChunk, kKeyChunk); break;
-        default: break;
+    std::int64_t r = 0;
+    for (; r + kScoreRows <= rows; r += kScoreRows)
+        scorePanel<kScoreRows>(q + r * qStride, qStride, panel, dim, scores + r * scoreStride, scoreStride);
+    q += r * qStride;
+    scores += r * scoreStride;
+    switch (rows - r) {
+    case 1: scorePanel<1>(q, qStride, panel, dim, scores, scoreStride); break;
+    case 2: scorePanel<2>(q, qStride, panel, dim, scores, scoreStride); break;
+    case 3: scorePanel<3>(q, qStride, panel, dim, scores, scoreStride); break;
+    case 4: scorePanel<4>(q, qStride, panel, dim, scores, scoreStride); break;
+    case 5: scorePanel<5>(q, qStride, panel, dim, scores, scoreStride); break;
+    default: break;
+    }
+}
+
+// out[r][0..columns) += p[r][0..keys) . v for `rows` rows (AVX2).
+__attribute__((target("avx2,fma"))) void valueRowsAvx2(const float *p, std::int64_t pStride, std::int64_t rows, const float *v,
+                                                      std::int64_t vStride, std::int64_t keys, float *out, std::int64_t outStride,
+                                                      std::int64_t columns)
+{
+    std::int64_t r = 0;
+    for (; r + kValueRows <= rows; r += kValueRows)
+        valueColumns<kValueRows>(p + r * pStride, pStride, v, vStride, keys, out + r * outStride, outStride, columns);
+    for (; r < rows; ++r)
+        valueColumns<1>(p + r * pStride, pStride, v, vStride, keys, out + r * outStride, outStride, columns);
+}
+
+// The same four operations with 16-float AVX-512 vectors: on CPUs that have
+// it twice the work per instruction (the layouts of K, V and the scores are
+// the same; head sizes that are not a multiple of 16 use a masked last vector).
+constexpr int kScoreRows512 = 12;   // query rows per score call: 12 accumulators of one 16-key panel
+constexpr int kValueRows512 = 4;    // query rows x up to 4 vectors per value call
+
+__attribute__((target("avx512f"))) inline __m512 expNonPositive512(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);   // p * 2^n
+}
+
+template <int R>
+__attribute__((target("avx512f"))) void scorePanel512(const float *q, std::int64_t qStride, const float *panel, std::int64_t dim,
+                                                      float *scores, std::int64_t scoreStride)
+{
+    static_assert(kPanel == 16);
+    __m512 acc[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+        acc[r] = _mm512_setzero_ps();
+    for (std::int64_t d = 0; d < dim; ++d) {
+        const __m512 k = _mm512_loadu_ps(panel + d * kPanel);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r)
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * qStride + d]), k, acc[r]);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+        _mm512_storeu_ps(scores + r * scoreStride, acc[r]);
+}
+
+template <int R>
+__attribute__((target("avx512f"))) void scoreTail512(std::int64_t rows, const float *q, std::int64_t qStride, const float *panel,
+                                                     std::int64_t dim, float *scores, std::int64_t scoreStride)
+{
+    if (rows == R)
+        scorePanel512<R>(q, qStride, panel, dim, scores, scoreStride);
+    else if constexpr (R > 1)
+        scoreTail512<R - 1>(rows, q, qStride, panel, dim, scores, scoreStride);
+}
+
+__attribute__((target("avx512f"))) void scoreRowsAvx512(const float *q, std::int64_t qStride, std::int64_t rows, const float *panel,
+                                                       std::int64_t dim, float *scores, std::int64_t scoreStride)
+{
+    std::int64_t r = 0;
+    for (; r + kScoreRows512 <= rows; r += kScoreRows512)
+        scorePanel512<kScoreRows512>(q + r * qStride, qStride, panel, dim, scores + r * scoreStride, scoreStride);
+    if (r < rows)
+        scoreTail512<kScoreRows512 - 1>(rows - r, q + r * qStride, qStride, panel, dim, scores + r * scoreStride, scoreStride);
+}
+
+// out[r][c..c + 16V) += sum over keys of p[r][key] * v[key][...], the last
+// vector limited to `last` lanes.
+template <int R, int V>
+__attribute__((target("avx512f"))) void valueChunk512(const float *p, std::int64_t pStride, const float *v, std::int64_t vStride,
+                                                      std::int64_t keys, float *out, std::int64_t outStride, __mmask16 last)
+{
+    __m512 acc[R][V];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+        for (int c = 0; c < V; ++c)
+            acc[r][c] = _mm512_maskz_loadu_ps(c + 1 < V ? __mmask16(0xffff) : last, out + r * outStride + 16 * c);
+    for (std::int64_t j = 0; j < keys; ++j) {
+#pragma GCC unroll 16
+        for (int c = 0; c < V; ++c) {
+            const __m512 vv = _mm512_maskz_loadu_ps(c + 1 < V ? __mmask16(0xffff) : last, v + j * vStride + 16 * c);
+#pragma GCC unroll 16
+            for (int r = 0; r < R; ++r)
+                acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(p[r * pStride + j]), vv, acc[r][c]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+        for (int c = 0; c < V; ++c)
+            _mm512_mask_storeu_ps(out + r * outStride + 16 * c, c + 1 < V ? __mmask16(0xffff) : last, acc[r][c]);
+}
+
+template <int R>
+__attribute__((target("avx512f"))) void valueColumns512(const float *p, std::int64_t pStride, const float *v, std::int64_t vStride,
+                                                        std::int64_t keys, float *out, std::int64_t outStride, std::int64_t columns)
+{
+    for (std::int64_t c = 0; c < columns; c += 64) {
+        const std::int64_t width = std::min<std::int64_t>(64, columns - c);
+        const int vectors = static_cast<int>((width + 15) / 16);
+        const auto last = static_cast<__mmask16>((1u << (width - 16 * (vectors - 1))) - 1);
+        const float *vc = v + c;
+        float *oc = out + c;
+        switch (vectors) {
+        case 1: valueChunk512<R, 1>(p, pStride, vc, vStride, keys, oc, outStride, last); break;
+        case 2: valueChunk512<R, 2>(p, pStride, vc, vStride, keys, oc, outStride, last); break;
+        case 3: valueChunk512<R, 3>(p, pStride, vc, vStride, keys, oc, outStride, last); break;
+        default: valueChunk512<R, 4>(p, pStride, vc, vStride, keys, oc, outStride, last); break;
         }
     }
 }
 
+__attribute__((target("avx512f"))) void valueRowsAvx512(const float *p, std::int64_t pStride, std::int64_t rows, const float *v,
+                                                       std::int64_t vStride, std::int64_t keys, float *out, std::int64_t outStride,
+                                                       std::int64_t columns)
+{
+    std::int64_t r = 0;
+    for (; r + kValueRows512 <= rows; r += kValueRows512)
+        valueColumns512<kValueRows512>(p + r * pStride, pStride, v, vStride, keys, out + r * outStride, outStride, columns);
+    for (; r < rows; ++r)
+        valueColumns512<1>(p + r * pStride, pStride, v, vStride, keys, out + r * outStride, outStride, columns);
+}
+
+__attribute__((target("avx512f"))) float rowMaxAvx512(const float *s, std::int64_t keys)
+{
+    std::int64_t j = 0;
+    __m512 m16 = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (; j + 16 <= keys; j += 16)
+        m16 = _mm512_max_ps(m16, _mm512_loadu_ps(s + j));
+    float m = _mm512_reduce_max_ps(m16);
+    for (; j < keys; ++j)
+        m = std::max(m, s[j]);
+    return m;
+}
+
+__attribute__((target("avx512f"))) float expRowAvx512(float *s, std::int64_t keys, float m, float scale)
+{
+    const __m512 mv = _mm512_set1_ps(m), sv = _mm512_set1_ps(scale);
+    __m512 sum16 = _mm512_setzero_ps();
+    std::int64_t j = 0;
+    for (; j + 16 <= keys; j += 16) {
+        const __m512 e = expNonPositive512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv), sv));
+        _mm512_storeu_ps(s + j, e);
+        sum16 = _mm512_add_ps(sum16, e);
+    }
+    float sum = _mm512_reduce_add_ps(sum16);
+    for (; j < keys; ++j)
+        sum += (s[j] = std::exp((s[j] - m) * scale));
+    return sum;
+}
+
+// The micro-kernels attendBlock uses, for the CPU it runs on.
+struct AttentionKernels {
+    void (*scoreRows)(const float *q, std::int64_t qStride, std::int64_t rows, const float *panel, std::int64_t dim, float *scores,
+                      std::int64_t scoreStride);
+    void (*valueRows)(const float *p, std::int64_t pStride, std::int64_t rows, const float *v, std::int64_t vStride, std::int64_t keys,
+                      float *out, std::int64_t outStride, std::int64_t columns);
+    float (*rowMax)(const float *s, std::int64_t keys);
+    float (*expRow)(float *s, std::int64_t keys, float m, float scale);
+};
+
+const AttentionKernels &attentionKernels()
+{
+    static const AttentionKernels avx2{&scoreRowsAvx2, &valueRowsAvx2, &rowMax, &expRow};
+    static const AttentionKernels avx512{&scoreRowsAvx512, &valueRowsAvx512, &rowMaxAvx512, &expRowAvx512};
+    static const bool wide = __builtin_cpu_supports("avx512f");
+    return wide && !std::getenv("DIFFSS_ATTENTION_AVX2") ? avx512 : avx2;   // tests and benchmarks use both
+}
+
 // One block of query rows of one (batch, head): q points at its first row
 // (row stride qStride), out likewise; kPacked / vPacked are the head's.
-__attribute__((target("avx2,fma"))) void attendBlock(const BlockedShape &s, const float *q, std::int64_t qStride,
-                                                    std::int64_t firstRow, std::int64_t rows, const float *kPacked,
-                                                    const float *vPacked, float *out, std::int64_t outStride, BlockScratch &w)
+void attendBlock(const AttentionKernels &kernels, const BlockedShape &s, const float *q, std::int64_t qStride, std::int64_t firstRow,
+                 std::int64_t rows, const float *kPacked, const float *vPacked, float *out, std::int64_t outStride, BlockScratch &w)
 {
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.dim)));
     float *scores = w.scores.data(), *acc = w.acc.data(), *maxima = w.maxima.data(), *sums = w.sums.data();
@@ -425,12 +600,13 @@ __attribute__((target("avx2,fma"))) void attendBlock(const BlockedShape &s, cons
     const std::int64_t nk = s.causal ? std::min(s.nk, firstRow + rows) : s.nk;
     for (std::int64_t k0 = 0; k0 < nk; k0 += kKeyChunk) {
         const std::int64_t keys = std::min(kKeyChunk, nk - k0);
-        scoreChunk(s, q, qStride, rows, kPacked, k0 / kPanel, (k0 + keys + kPanel - 1) / kPanel, scores);
+        for (std::int64_t p = k0 / kPanel; p < (k0 + keys + kPanel - 1) / kPanel; ++p)
+            kernels.scoreRows(q, qStride, rows, kPacked + p * s.dim * kPanel, s.dim, scores + (p - k0 / kPanel) * kPanel, kKeyChunk);
         for (std::int64_t r = 0; r < rows; ++r) {
             float *row = scores + r * kKeyChunk;
             const std::int64_t valid = s.causal ? std::clamp<std::int64_t>(firstRow + r + 1 - k0, 0, keys) : keys;
             if (valid > 0) {
-                const float m = rowMax(row, valid);
+                const float m = kernels.rowMax(row, valid);
                 if (m > maxima[r]) {   // the row's maximum grew: rescale what it summed so far
                     const float f = std::exp((maxima[r] - m) * scale);
                     sums[r] *= f;
@@ -438,16 +614,11 @@ __attribute__((target("avx2,fma"))) void attendBlock(const BlockedShape &s, cons
                         acc[r * s.dimPad + d] *= f;
                     maxima[r] = m;
                 }
-                sums[r] += expRow(row, valid, maxima[r], scale);
+                sums[r] += kernels.expRow(row, valid, maxima[r], scale);
             }
             std::fill(row + valid, row + keys, 0.0f);
         }
-        const float *v = vPacked + k0 * s.dimPad;
-        std::int64_t r = 0;
-        for (; r + kValueRows <= rows; r += kValueRows)
-            valueColumns<kValueRows>(scores + r * kKeyChunk, kKeyChunk, v, s.dimPad, keys, acc + r * s.dimPad, s.dimPad, s.dimPad);
-        for (; r < rows; ++r)
-            valueColumns<1>(scores + r * kKeyChunk, kKeyChunk, v, s.dimPad, keys, acc + r * s.dimPad, s.dimPad, s.dimPad);
+        kernels.valueRows(scores, kKeyChunk, rows, vPacked + k0 * s.dimPad, s.dimPad, keys, acc, s.dimPad, s.dimPad);
     }
     for (std::int64_t r = 0; r < rows; ++r) {
         const float inv = 1.0f / sums[r];
@@ -506,11 +677,12 @@ at::Tensor blockedAttention(const at::Tensor &qIn, const at::Tensor &kIn, const 
     const std::int64_t blocks = (s.nq + s.blockRows - 1) / s.blockRows;
     at::parallel_for(0, bh * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
         BlockScratch scratch(s);
+        const AttentionKernels &kernels = attentionKernels();
         for (std::int64_t t = begin; t < end; ++t) {
             const std::int64_t i = t / blocks, first = (t % blocks) * s.blockRows;
             const std::int64_t b = i / heads, h = i % heads, rows = std::min(s.blockRows, s.nq - first);
             const std::int64_t offset = (b * s.nq + first) * inner + h * s.dim;
-            attendBlock(s, qp + b * q.stride(0) + first * q.stride(1) + h * s.dim, q.stride(1), first, rows, kpk + i * s.nkPad * s.dim,
+            attendBlock(kernels, s, qp + b * q.stride(0) + first * q.stride(1) + h * s.dim, q.stride(1), first, rows, kpk + i * s.nkPad * s.dim,
                         vpk + i * s.nk * s.dimPad, op + offset, inner,
                         scratch);
         }
