@@ -55,7 +55,7 @@ SpatialTransformer::SpatialTransformer(const Scope &s, const DiffusionConfig &c,
 at::Tensor SpatialTransformer::operator()(const at::Tensor &x, const at::Tensor &context) const
 {
     const auto b = x.size(0), ch = x.size(1), h = x.size(2), w = x.size(3);
-    auto t = projIn(norm(x)).reshape({b, ch, h * w}).transpose(1, 2);
+    auto t = projIn(norm(x)).reshape({b, ch, h * w}).transpose(1, 2).contiguous();   // tokens [b, hw, ch], copied once
     auto n = ln1(t);
     // q, k and v of the self-attention in one product (views into its output).
     const auto qkv = sd::linear(n, q1.w.store->stackedRows({q1.w.index, k1.w.index, v1.w.index})).chunk(3, -1);
@@ -63,7 +63,7 @@ at::Tensor SpatialTransformer::operator()(const at::Tensor &x, const at::Tensor 
     n = ln2(t);
     t = t + out2(attention(q2(n), k2(context), v2(context), heads));
     const auto parts = geglu(ln3(t)).chunk(2, -1);
-    t = t + ff(parts[0] * at::gelu(parts[1]));
+    t = t + ff(at::gelu(parts[1]).mul_(parts[0]));
     return projOut(t.transpose(1, 2).reshape({b, ch, h, w})) + x;
 }
 
