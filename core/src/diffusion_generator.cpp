@@ -3,6 +3,7 @@
 #include "diffss/diffusion.h"
 #include "diffss/generator.h"
 #include "generator_internal.h"
+#include "torch/activation_cache.h"
 
 #include <algorithm>
 #include <atomic>
@@ -102,6 +103,7 @@ public:
                                                                                  : static_cast<std::size_t>(p.steps));
         const int total = request.count * stepsPerVariant;
         std::vector<Variant> out;
+        const ActivationCache reuse;   // the variants after the first reuse its activation memory
         for (int i = 0; i < request.count; ++i) {
             p.seed = variantSeed(request.seed, i);
             // The pipeline's steps, counted over all the variants.
