@@ -24,7 +24,10 @@
 #include "sd/sd_layers.h"
 
 #include <ATen/ATen.h>
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
 #include <torch/csrc/autograd/profiler_legacy.h>
+#define DIFFSS_HAVE_RECORD_PROFILE 1
+#endif
 
 #include <sys/resource.h>
 #include <time.h>
@@ -200,9 +203,15 @@ int main(int argc, char **argv)
         p.seed = static_cast<std::uint64_t>(r);
         std::vector<Clock::time_point> marks, resumes;
         std::vector<double> runRates, cpuRates, cpuMarks, cpuResumes, sysMarks, sysResumes;
+#ifdef DIFFSS_HAVE_RECORD_PROFILE
         std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
         if (r == 0 && !profile.empty())
             recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+#else
+        std::unique_ptr<int> recording;
+        if (r == 0 && !profile.empty())
+            std::fprintf(stderr, "--profile: this LibTorch has no legacy profiler; no trace written\n");
+#endif
         const auto start = Clock::now();
         pipeline->generate(control, p, diffss::JobControl({}, [&](long long, long long, const std::string &) {
                                marks.push_back(Clock::now());

@@ -8,7 +8,7 @@
 
 #include <cstdlib>
 #include <mutex>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 namespace diffss {
@@ -32,7 +32,7 @@ std::size_t blockSize(std::size_t bytes)
 struct Pool {
     std::mutex mutex;
     int users = 0;
-    std::unordered_map<std::size_t, std::vector<void *>> kept;   // by block size
+    std::map<std::size_t, std::vector<void *>> kept;   // by block size
     std::size_t keptBytes = 0;
     std::int64_t reused = 0, fresh = 0;
 
@@ -62,6 +62,8 @@ void *systemBlock(std::size_t size)
     void *b = std::aligned_alloc(huge ? kHugePage : kHeader, size);
     if (b && huge)
         (void)madvise(b, size, MADV_HUGEPAGE);   // a hint: refused where huge pages are off
+    if (b)
+        *static_cast<std::size_t *>(b) = size;   // the header: a reused block keeps its own size
     return b;
 }
 
@@ -83,7 +85,8 @@ void giveBack(void *data)
     std::free(block);
 }
 
-// Every block carries its size in a header in front of the data, and the
+// Every block carries its size in a header in front of the data (a kept
+// block may serve a tensor up to half its size), and the
 // data pointer is the context (oneDNN allocates through raw_allocate, which
 // needs that); small blocks are never kept.
 class CachingCpuAllocator final : public c10::Allocator {
@@ -95,11 +98,14 @@ public:
         void *block = nullptr;
         if (size >= kSmallest) {
             std::unique_lock lock(pool.mutex);
-            auto it = pool.kept.find(size);
-            if (it != pool.kept.end() && !it->second.empty()) {
+            // The smallest kept block that holds it, if it is at most twice its size.
+            auto it = pool.kept.lower_bound(size);
+            if (it != pool.kept.end() && it->first <= 2 * size) {
                 block = it->second.back();
                 it->second.pop_back();
-                pool.keptBytes -= size;
+                pool.keptBytes -= it->first;
+                if (it->second.empty())
+                    pool.kept.erase(it);
                 ++pool.reused;
             } else {
                 ++pool.fresh;
@@ -112,7 +118,6 @@ public:
             block = systemBlock(size);
         }
         TORCH_CHECK(block, "not enough memory: tried to allocate ", bytes, " bytes");
-        *static_cast<std::size_t *>(block) = size;
         void *data = static_cast<char *>(block) + kHeader;
         return {data, data, &giveBack, c10::Device(c10::DeviceType::CPU)};
     }
