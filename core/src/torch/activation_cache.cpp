@@ -7,8 +7,8 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <vector>
 
 namespace diffss {
@@ -36,10 +36,11 @@ struct Pool {
     std::size_t keptBytes = 0;
     std::int64_t reused = 0, fresh = 0;
 
+    // Never destroyed: tensors freed during the program's exit still find it.
     static Pool &instance()
     {
-        static Pool pool;
-        return pool;
+        static Pool *const pool = new Pool;
+        return *pool;
     }
 
     // Frees every kept block (outside the lock).
@@ -126,8 +127,8 @@ public:
 
 CachingCpuAllocator &allocatorInstance()
 {
-    static CachingCpuAllocator allocator;
-    return allocator;
+    static CachingCpuAllocator *const allocator = new CachingCpuAllocator;   // installed for the whole process, like Pool
+    return *allocator;
 }
 
 } // namespace
