@@ -133,12 +133,17 @@ CachingCpuAllocator &allocatorInstance()
 
 } // namespace
 
-ActivationCache::ActivationCache()
+void ActivationCache::install()
 {
     // Installed once for the process; outside an ActivationCache it behaves
     // like LibTorch's own (a block freed with no cache alive goes back at once).
     static std::once_flag installed;
     std::call_once(installed, [] { c10::SetCPUAllocator(&allocatorInstance()); });
+}
+
+ActivationCache::ActivationCache()
+{
+    install();
     Pool &pool = Pool::instance();
     std::lock_guard lock(pool.mutex);
     ++pool.users;

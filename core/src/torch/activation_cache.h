@@ -24,6 +24,14 @@ public:
     ActivationCache(const ActivationCache &) = delete;
     ActivationCache &operator=(const ActivationCache &) = delete;
 
+    // Makes LibTorch's CPU tensors go through the caching allocator from
+    // now on (without an ActivationCache alive it keeps nothing). Called at
+    // start-up (setComputeThreads) so that oneDNN, which frees buffers
+    // through whichever allocator is installed at that moment, never sees
+    // the allocator change under a running operation; the first
+    // ActivationCache calls it too. Idempotent.
+    static void install();
+
     struct Stats {
         std::int64_t reused = 0;      // allocations served from kept blocks
         std::int64_t fresh = 0;       // allocations of at least 64 KB from the system

@@ -1,4 +1,5 @@
 #include "diffss/runtime.h"
+#include "activation_cache.h"
 
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -17,7 +18,11 @@ bool cudaBuilt() { return at::hasCUDA(); }
 
 int cudaDeviceCount() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 
-void setTorchThreads(int threads) { at::set_num_threads(threads); }
+void setTorchThreads(int threads)
+{
+    ActivationCache::install();   // before any network runs (see activation_cache.h)
+    at::set_num_threads(threads);
+}
 
 int torchThreads() { return at::get_num_threads(); }
 
