@@ -4,13 +4,12 @@
 #include "diffss/diffusion.h"
 #include "diffss/segmenter.h"
 #include "activation_cache.h"
-
-#include <ATen/record_function.h>
 #include "sd/sd_nets.h"
 #include "sd/sd_sampling.h"
 #include "sd/sd_weights.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <cmath>
