@@ -133,7 +133,7 @@ struct LayerNorm {
 // AVX2 and FMA) a blocked kernel computes it: per (batch, head) and block of
 // query rows it walks the keys in chunks with a running softmax, its score
 // tile at most 48 KB (or `sliceBytes` when smaller), and the score matrix
-// never reaches memory. Elsewhere, or with DIFFSS_ATTENTION=sliced, it is
+// never reaches memory (sd_attention.cpp). Elsewhere, or with DIFFSS_ATTENTION=sliced, it is
 // computed with LibTorch operations in slices of queries so that the score
 // matrix never exceeds `sliceBytes`.
 at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, int heads, bool causal = false,
